@@ -1,0 +1,37 @@
+/** `cdc sink NAME`: follow the log into an existing replica, resuming from its own offsets. */
+import type { Argv } from 'yargs';
+import { createLogger } from '../../common/index.js';
+import { openLog } from '../../compaction/index.js';
+import { runSink } from '../../sink-sqlite/index.js';
+import { resolveSinkConfig, type Env, type SinkFlags } from '../config.js';
+import { stopSignal } from '../lifecycle.js';
+
+export const command = 'sink <name>';
+export const describe = 'follow the log into an existing replica (runs until SIGINT/SIGTERM)';
+
+export function sinkOptions(y: Argv): Argv<SinkFlags> {
+  return y
+    .positional('name', { type: 'string', describe: 'the sink name (recorded in the replica)' })
+    .option('log', { type: 'string', describe: 'kafka://host:port[,…] or a directory (env CDC_LOG)' })
+    .option('replica', { type: 'string', describe: 'the SQLite replica file' })
+    .option('topic-prefix', { type: 'string', describe: 'topic name prefix (default cdc)' }) as unknown as Argv<SinkFlags>;
+}
+
+export const builder = sinkOptions;
+
+/** Runs a sink in `mode` with the resolved flags (shared by `sink` and `bootstrap`). */
+export async function runSinkCommand(flags: SinkFlags, env: Env, mode: 'bootstrap' | 'follow'): Promise<void> {
+  const config = resolveSinkConfig(flags, env);
+  const logger = createLogger({ level: config.logLevel });
+  const log = openLog(config.log, logger);
+  const signal = stopSignal(logger);
+  try {
+    await runSink({ name: config.name, replicaPath: config.replica, prefix: config.prefix, mode, follow: config.follow }, { log, logger }, signal);
+  } finally {
+    await log.close();
+  }
+}
+
+export function run(flags: SinkFlags, env: Env): Promise<void> {
+  return runSinkCommand(flags, env, 'follow');
+}

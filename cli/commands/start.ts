@@ -1,0 +1,32 @@
+/** `cdc start`: capture PostgreSQL changes into the log until SIGINT/SIGTERM. */
+import type { Argv } from 'yargs';
+import { createLogger } from '../../common/index.js';
+import { openLog } from '../../compaction/index.js';
+import { createSource } from '../../source-postgres/index.js';
+import { resolveStartConfig, type Env, type StartFlags } from '../config.js';
+import { stopSignal } from '../lifecycle.js';
+
+export const command = 'start';
+export const describe = 'capture PostgreSQL changes into key-compacted topics (runs until SIGINT/SIGTERM)';
+
+export function builder(y: Argv): Argv<StartFlags> {
+  return y
+    .option('pg', { type: 'string', describe: 'PostgreSQL URL (env CDC_PG_URL)' })
+    .option('log', { type: 'string', describe: 'kafka://host:port[,…] or a directory (env CDC_LOG)' })
+    .option('tables', { type: 'string', describe: 'schema.table,… to capture (default: every table with a primary key)' })
+    .option('slot', { type: 'string', describe: 'replication slot name (default cdc)' })
+    .option('publication', { type: 'string', describe: 'publication name (default: the slot name)' })
+    .option('topic-prefix', { type: 'string', describe: 'topic name prefix (default cdc)' }) as unknown as Argv<StartFlags>;
+}
+
+export async function run(flags: StartFlags, env: Env): Promise<void> {
+  const config = resolveStartConfig(flags, env);
+  const logger = createLogger({ level: config.logLevel });
+  const log = openLog(config.log, logger);
+  const signal = stopSignal(logger);
+  try {
+    await createSource({ pgUrl: config.pgUrl, prefix: config.prefix, slot: config.slot, publication: config.publication, tables: config.tables }, { log, logger }).run(signal);
+  } finally {
+    await log.close();
+  }
+}

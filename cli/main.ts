@@ -1,0 +1,79 @@
+/**
+ * The `cdc` command line. Errors end here, once: `error: <what>` and `Try: <fix>` on stderr, exit
+ * code 2 for bad usage or configuration, 1 for failures; no stack trace unless CDC_DEBUG=1, and
+ * every line passes through the redactor so no password is printed.
+ */
+import yargs, { type Argv } from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { CdcError, redact } from '../common/index.js';
+import * as bootstrap from './commands/bootstrap.js';
+import * as sink from './commands/sink.js';
+import * as start from './commands/start.js';
+import type { Env } from './config.js';
+
+class UsageError extends CdcError {
+  constructor(message: string) {
+    super('USAGE', message, { exitCode: 2, hint: 'cdc --help' });
+  }
+}
+
+function printError(e: unknown): number {
+  if (e instanceof CdcError) {
+    process.stderr.write(redact(`error: ${e.message}\n${e.hint ? `Try: ${e.hint}\n` : ''}`));
+    if (process.env['CDC_DEBUG'] === '1') process.stderr.write(redact(`${e.stack ?? ''}\n`));
+    return e.exitCode;
+  }
+  const message = e instanceof Error ? e.message : String(e);
+  process.stderr.write(redact(`error: unexpected failure: ${message}\nTry: run again with CDC_DEBUG=1 and report the output\n`));
+  if (process.env['CDC_DEBUG'] === '1' && e instanceof Error) process.stderr.write(redact(`${e.stack ?? ''}\n`));
+  return 1;
+}
+
+interface CommandModule<F> {
+  command: string;
+  describe: string;
+  builder: (y: Argv) => Argv<F>;
+  run: (flags: F, env: Env) => Promise<void>;
+}
+
+export async function main(argv: string[], env: Env): Promise<number> {
+  let action: (() => Promise<void>) | undefined;
+  const register = <F>(y: Argv, m: CommandModule<F>): Argv =>
+    y.command(m.command, m.describe, m.builder as (y: Argv) => Argv, (args) => {
+      action = () => m.run(args as unknown as F, env);
+    });
+  let parser: Argv = yargs(argv)
+    .scriptName('cdc')
+    .usage('$0 <command> [options]')
+    .option('log-level', { type: 'string', describe: 'debug, info, warn or error (env CDC_LOG_LEVEL)', global: true })
+    .strict()
+    .demandCommand(1, 'name a command')
+    .recommendCommands()
+    .help()
+    .version(false)
+    .exitProcess(false)
+    .fail((msg, err) => {
+      throw err ?? new UsageError(msg);
+    }) as unknown as Argv;
+  parser = register(parser, start as CommandModule<unknown>);
+  parser = register(parser, bootstrap as CommandModule<unknown>);
+  parser = register(parser, sink as CommandModule<unknown>);
+  try {
+    await parser.parseAsync();
+    if (action) await action();
+    return 0;
+  } catch (e) {
+    return printError(e);
+  }
+}
+
+main(hideBin(process.argv), process.env).then(
+  (code) => {
+    process.exitCode = code;
+    // Lingering sockets of a failed client must not keep a finished command alive.
+    setTimeout(() => process.exit(code), 2000).unref();
+  },
+  (e: unknown) => {
+    process.exitCode = printError(e);
+  },
+);

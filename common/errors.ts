@@ -1,0 +1,51 @@
+/**
+ * The error family of `cdc`. Every failure a user can meet is a {@link CdcError} with a stable
+ * `code`, a message that names what is wrong, and a `hint` that says what to do about it. Library
+ * errors are wrapped once, at the boundary where they enter, keeping the original as `cause`.
+ */
+
+/** How the process should end when this error reaches the top: 2 = bad usage or configuration. */
+export type ExitCode = 1 | 2;
+
+export interface CdcErrorOptions {
+  /** What the user can do about it; printed as `Try: …`. */
+  hint?: string;
+  /** Whether trying the same operation again may succeed (network blips, broker elections). */
+  retriable?: boolean;
+  cause?: unknown;
+  exitCode?: ExitCode;
+}
+
+export class CdcError extends Error {
+  readonly code: string;
+  readonly hint: string | undefined;
+  readonly retriable: boolean;
+  readonly exitCode: ExitCode;
+
+  constructor(code: string, message: string, options: CdcErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.hint = options.hint;
+    this.retriable = options.retriable ?? false;
+    this.exitCode = options.exitCode ?? 1;
+  }
+}
+
+/** Bad flags, environment or configuration: exit code 2, never retriable. */
+export class ConfigError extends CdcError {
+  constructor(code: string, message: string, options: Omit<CdcErrorOptions, 'exitCode' | 'retriable'> = {}) {
+    super(code, message, { ...options, exitCode: 2, retriable: false });
+  }
+}
+
+/** True when `e` is a CdcError that says trying again may help. */
+export function isRetriable(e: unknown): boolean {
+  return e instanceof CdcError && e.retriable;
+}
+
+/** The message of any thrown value, for wrapping foreign errors. */
+export function messageOf(e: unknown): string {
+  if (e instanceof Error) return e.message;
+  return String(e);
+}

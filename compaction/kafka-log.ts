@@ -1,0 +1,211 @@
+/**
+ * TopicLog on Apache Kafka (kafkajs). One partition per topic, so a table's changes keep one total
+ * order; an idempotent producer with acks=all, so an acked append survives a broker failover and a
+ * retried send is never written twice.
+ */
+import { randomUUID } from 'node:crypto';
+import kafkajs from 'kafkajs';
+import type { Admin, Consumer, Kafka, Producer } from 'kafkajs';
+import { CdcError, messageOf, type Logger } from '../common/index.js';
+import { defaultTopicSettings, type AppendRecord, type ConsumeOptions, type Consumption, type LogBatch, type LogRecord, type TopicLog, type TopicSettings } from './topic-log.js';
+
+const { Kafka: KafkaClient, logLevel } = kafkajs;
+
+export interface KafkaLogOptions {
+  brokers: readonly string[];
+  logger: Logger;
+  clientId?: string;
+  /** How long to wait for a broker before giving up on connect (ms). */
+  connectTimeoutMs?: number;
+}
+
+function unreachable(brokers: readonly string[], cause: unknown): CdcError {
+  return new CdcError('LOG_UNREACHABLE', `cannot reach Kafka at ${brokers.join(',')}: ${messageOf(cause)}`, {
+    hint: 'check that the broker is running and that --log names its advertised address (kafka://host:port)',
+    exitCode: 2,
+    retriable: true,
+    cause,
+  });
+}
+
+export class KafkaLog implements TopicLog {
+  readonly description: string;
+  private readonly kafka: Kafka;
+  private admin: Admin | undefined;
+  private producer: Producer | undefined;
+  private readonly consumers = new Set<Consumer>();
+
+  constructor(private readonly options: KafkaLogOptions) {
+    this.description = `kafka://${options.brokers.join(',')}`;
+    const logger = options.logger;
+    this.kafka = new KafkaClient({
+      clientId: options.clientId ?? 'cdc',
+      brokers: [...options.brokers],
+      connectionTimeout: options.connectTimeoutMs ?? 5000,
+      requestTimeout: 30_000,
+      retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 10_000 },
+      // kafkajs reports every reconnect attempt as an error; the retries are ours to report.
+      logLevel: logLevel.WARN,
+      logCreator: () => (entry) => logger.debug(`kafkajs: ${entry.log.message}`, { namespace: entry.namespace }),
+    });
+  }
+
+  async connect(): Promise<void> {
+    const admin = this.kafka.admin({ retry: { retries: 2, initialRetryTime: 300 } });
+    try {
+      await admin.connect();
+      await admin.listTopics();
+    } catch (e) {
+      await admin.disconnect().catch(() => undefined);
+      throw unreachable(this.options.brokers, e);
+    }
+    this.admin = admin;
+  }
+
+  private async getAdmin(): Promise<Admin> {
+    if (!this.admin) await this.connect();
+    return this.admin as Admin;
+  }
+
+  async ensureTopics(names: readonly string[], settings: TopicSettings = defaultTopicSettings): Promise<void> {
+    const admin = await this.getAdmin();
+    const existing = new Set(await admin.listTopics());
+    const missing = [...new Set(names)].filter((n) => !existing.has(n));
+    if (missing.length === 0) return;
+    try {
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: missing.map((topic) => ({
+          topic,
+          numPartitions: 1,
+          configEntries: [
+            { name: 'cleanup.policy', value: 'compact' },
+            { name: 'segment.ms', value: String(settings.segmentMs) },
+            { name: 'min.compaction.lag.ms', value: String(settings.minCompactionLagMs) },
+            { name: 'delete.retention.ms', value: String(settings.deleteRetentionMs) },
+          ],
+        })),
+      });
+    } catch (e) {
+      // Another process may have created a topic between list and create; that is fine.
+      const after = new Set(await admin.listTopics());
+      if (!missing.every((n) => after.has(n))) {
+        throw new CdcError('TOPIC_CREATE_FAILED', `cannot create topics ${missing.join(', ')} on ${this.description}: ${messageOf(e)}`, {
+          hint: 'check that the Kafka principal may create topics, or create them with cleanup.policy=compact',
+          cause: e,
+        });
+      }
+    }
+  }
+
+  async listTopics(prefix: string): Promise<string[]> {
+    const admin = await this.getAdmin();
+    return (await admin.listTopics()).filter((t) => t.startsWith(prefix)).sort();
+  }
+
+  async append(records: readonly AppendRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    if (!this.producer) {
+      const producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+      try {
+        await producer.connect();
+      } catch (e) {
+        throw unreachable(this.options.brokers, e);
+      }
+      this.producer = producer;
+    }
+    const byTopic = new Map<string, { key: Buffer; value: Buffer | null }[]>();
+    for (const r of records) {
+      let list = byTopic.get(r.topic);
+      if (!list) byTopic.set(r.topic, (list = []));
+      list.push({ key: r.key, value: r.value });
+    }
+    try {
+      await this.producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
+    } catch (e) {
+      throw new CdcError('LOG_APPEND_FAILED', `Kafka did not acknowledge ${records.length} records: ${messageOf(e)}`, {
+        hint: 'check the broker; cdc start confirms nothing to PostgreSQL until Kafka acknowledges, so a restart resends these changes',
+        retriable: true,
+        cause: e,
+      });
+    }
+  }
+
+  async endOffsets(topics: readonly string[]): Promise<Map<string, bigint>> {
+    const admin = await this.getAdmin();
+    const out = new Map<string, bigint>();
+    for (const topic of topics) {
+      const parts = await admin.fetchTopicOffsets(topic);
+      out.set(topic, parts.reduce((sum, p) => sum + BigInt(p.high), 0n));
+    }
+    return out;
+  }
+
+  async consume(options: ConsumeOptions): Promise<Consumption> {
+    // Offsets live in the replica, not in Kafka: a throwaway group only gets us fetch sessions.
+    const consumer = this.kafka.consumer({ groupId: `cdc-reader-${randomUUID()}`, allowAutoTopicCreation: false, maxBytesPerPartition: 1 << 20, maxBytes: 8 << 20 });
+    this.consumers.add(consumer);
+    const next = new Map(options.from);
+    let failure: unknown;
+    let settle!: { resolve: () => void; reject: (e: unknown) => void };
+    const done = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
+    done.catch(() => undefined);
+    let stopping: Promise<void> | undefined;
+    const stop = (): Promise<void> => {
+      stopping ??= (async () => {
+        await consumer.disconnect().catch(() => undefined);
+        this.consumers.delete(consumer);
+        if (failure === undefined) settle.resolve();
+        else settle.reject(failure);
+      })();
+      return stopping;
+    };
+    consumer.on(consumer.events.CRASH, (event) => {
+      if (!event.payload.restart) {
+        failure ??= unreachable(this.options.brokers, event.payload.error);
+        void stop();
+      }
+    });
+    try {
+      await consumer.connect();
+      await consumer.subscribe({ topics: [...next.keys()], fromBeginning: true });
+      await consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        eachBatch: async ({ batch }) => {
+          if (stopping || failure !== undefined) return;
+          const from = next.get(batch.topic) ?? 0n;
+          const records: LogRecord[] = [];
+          for (const m of batch.messages) {
+            const offset = BigInt(m.offset);
+            if (offset < from) continue;
+            records.push({ topic: batch.topic, offset, key: m.key ?? Buffer.alloc(0), value: m.value });
+          }
+          const last = BigInt(batch.lastOffset()) + 1n;
+          const nextOffset = records.length > 0 ? (records[records.length - 1] as LogRecord).offset + 1n : last;
+          const upTo = nextOffset > last ? nextOffset : last;
+          if (upTo <= from) return;
+          const logBatch: LogBatch = { topic: batch.topic, records, nextOffset: upTo };
+          try {
+            await options.onBatch(logBatch);
+            next.set(batch.topic, upTo);
+          } catch (e) {
+            failure = e;
+            void stop();
+          }
+        },
+      });
+      for (const [topic, offset] of next) consumer.seek({ topic, partition: 0, offset: offset.toString() });
+    } catch (e) {
+      failure = unreachable(this.options.brokers, e);
+      await stop();
+    }
+    return { stop, done };
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.consumers].map((c) => c.disconnect().catch(() => undefined)));
+    await this.producer?.disconnect().catch(() => undefined);
+    await this.admin?.disconnect().catch(() => undefined);
+  }
+}

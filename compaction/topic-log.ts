@@ -1,0 +1,88 @@
+/**
+ * The contract between the source and the sinks. Both speak only to a TopicLog; neither knows
+ * whether Kafka or a local directory is behind it.
+ *
+ * Promises every implementation keeps (one conformance suite checks them):
+ * - `append` resolves only when every record in the call is durable (Kafka: acks=all on an
+ *   idempotent producer; embedded: fsync'd). A rejected append may have written a prefix of the
+ *   records; the caller appends them again, and replaying a repeated record is harmless.
+ * - Records of one topic keep the order in which they were appended; offsets never change.
+ * - Reading a topic from offset 0 after compaction returns, for every key, at least its latest
+ *   record (a tombstone until the topic's delete retention has passed), in offset order.
+ */
+
+/** A record as read from the log. */
+export interface LogRecord {
+  readonly topic: string;
+  readonly offset: bigint;
+  readonly key: Buffer;
+  /** `null` is a tombstone: the key was deleted. */
+  readonly value: Buffer | null;
+}
+
+/** A record to append. */
+export interface AppendRecord {
+  readonly topic: string;
+  readonly key: Buffer;
+  readonly value: Buffer | null;
+}
+
+/** A run of consecutive records of one topic, handed to a consumer. */
+export interface LogBatch {
+  readonly topic: string;
+  readonly records: readonly LogRecord[];
+  /** The offset the consumer reads next after this batch (past any compacted gap). */
+  readonly nextOffset: bigint;
+}
+
+export interface ConsumeOptions {
+  /** Topic → the next offset to read (0 to read from the beginning). */
+  readonly from: ReadonlyMap<string, bigint>;
+  /**
+   * Called with one batch at a time, never concurrently; the next batch is fetched only after the
+   * returned promise resolves, which bounds memory. A rejection ends the consumption with it.
+   */
+  readonly onBatch: (batch: LogBatch) => Promise<void>;
+}
+
+/** A running consumption. */
+export interface Consumption {
+  /** Stops fetching; resolves after the batch in progress (if any) has been handled. */
+  stop(): Promise<void>;
+  /** Settles when the consumption ends: resolves after stop(), rejects on a fatal error. */
+  readonly done: Promise<void>;
+}
+
+/** Per-topic settings that compaction needs; see docs/topics.md. */
+export interface TopicSettings {
+  /** How long a tombstone survives compaction; a sink offline longer must rebuild. */
+  readonly deleteRetentionMs: number;
+  /** How soon a segment closes and becomes eligible for compaction. */
+  readonly segmentMs: number;
+  /** How long a record stays uncompacted (readable with its history). */
+  readonly minCompactionLagMs: number;
+}
+
+export const defaultTopicSettings: TopicSettings = {
+  deleteRetentionMs: 7 * 24 * 3600 * 1000,
+  segmentMs: 3600 * 1000,
+  minCompactionLagMs: 0,
+};
+
+export interface TopicLog {
+  /** Where the log is, for messages (no secrets). */
+  readonly description: string;
+  /** Checks that the log answers; throws a CdcError (exit 2) naming the address when it does not. */
+  connect(): Promise<void>;
+  /** Creates the topics that do not exist yet, compacted, with the given settings. */
+  ensureTopics(names: readonly string[], settings?: TopicSettings): Promise<void>;
+  /** The names of existing topics that start with `prefix`. */
+  listTopics(prefix: string): Promise<string[]>;
+  /** Appends records in order; resolves once all are durable (see the contract above). */
+  append(records: readonly AppendRecord[]): Promise<void>;
+  /** For each topic, the offset the next appended record will get (0 for an empty topic). */
+  endOffsets(topics: readonly string[]): Promise<Map<string, bigint>>;
+  /** Reads the topics from the given offsets, following them until stopped. */
+  consume(options: ConsumeOptions): Promise<Consumption>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,10 @@
+/**
+ * The log into SQLite replicas: schema mapping, transactional apply with offsets, bootstrap and
+ * follow.
+ */
+export { runSink } from './sink.js';
+export type { SinkConfig, SinkDeps } from './sink.js';
+export { columnValue, scalarValue, sqliteType } from './values.js';
+export type { SqliteValue } from './values.js';
+export { parsePgArray } from './pg-array.js';
+export { replicaTableName, sqlIdent } from './replica.js';

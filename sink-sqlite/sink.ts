@@ -1,0 +1,111 @@
+/**
+ * A sink: the log into a SQLite replica.
+ *
+ *   open ─▶ load definitions (schema topic to its end) ─▶ replay tables from their offsets
+ *     ▲                                                          │
+ *     └──── a new table or an unknown definition appears ◀──────┤
+ *                                                                ├─▶ bootstrap: stop at the ends seen at start
+ *                                                                └─▶ follow: until signalled
+ *
+ * Offsets are those committed in the replica itself, so `cdc sink` resumes exactly where the last
+ * committed transaction left it.
+ */
+import type { Logger } from '../common/index.js';
+import { readToEnd, schemaTopic, type LogBatch, type TopicLog } from '../compaction/index.js';
+import { Applier, UnknownSchemaError } from './apply.js';
+import { createReplica, openReplica, type ReplicaDb } from './replica.js';
+
+export interface SinkConfig {
+  name: string;
+  replicaPath: string;
+  prefix: string;
+  /** `bootstrap`: a new replica, to the current end; `follow`: an existing replica, until stopped. */
+  mode: 'bootstrap' | 'follow';
+  /** With `bootstrap`: go on following after the initial replay. */
+  follow?: boolean;
+}
+
+export interface SinkDeps {
+  log: TopicLog;
+  logger: Logger;
+}
+
+export async function runSink(config: SinkConfig, { log, logger }: SinkDeps, signal: AbortSignal): Promise<void> {
+  await log.connect();
+  const db: ReplicaDb =
+    config.mode === 'bootstrap' ? createReplica(config.replicaPath, config.name, config.prefix, log.description) : openReplica(config.replicaPath, config.name, config.prefix);
+  try {
+    const applier = new Applier(db);
+    const schemas = schemaTopic(config.prefix);
+    const follow = config.mode === 'follow' || config.follow === true;
+    let targets: Map<string, bigint> | undefined;
+    const started = Date.now();
+    let lastReport = started;
+
+    const loadSchemas = async (): Promise<void> => {
+      const from = applier.offsets().get(schemas) ?? 0n;
+      await readToEnd(log, new Map([[schemas, from]]), (batch) => void applier.applySchemas(batch));
+    };
+
+    for (;;) {
+      if (signal.aborted) break;
+      await loadSchemas();
+      const offsets = applier.offsets();
+      const topics = applier.topics();
+      const from = new Map(topics.map((t) => [t, offsets.get(t) ?? 0n]));
+      if (!follow) {
+        targets ??= await log.endOffsets(topics);
+        for (const t of topics) if (!targets.has(t)) targets.set(t, (await log.endOffsets([t])).get(t) ?? 0n);
+        const remaining = new Map([...from].filter(([t, o]) => o < (targets?.get(t) ?? 0n)));
+        if (remaining.size === 0) break;
+        await replay(remaining);
+      } else {
+        from.set(schemas, offsets.get(schemas) ?? 0n);
+        if (!(await replay(from))) break;
+      }
+    }
+    logger.info(follow ? 'sink stopped' : 'bootstrap complete', { replica: config.replicaPath, records: applier.applied, seconds: Number(((Date.now() - started) / 1000).toFixed(2)) });
+
+    /** Replays until caught up (bootstrap), stopped, or a new definition needs a resubscribe (true). */
+    async function replay(from: Map<string, bigint>): Promise<boolean> {
+      let resubscribe = false;
+      let finished!: () => void;
+      const allDone = new Promise<void>((resolve) => (finished = resolve));
+      const position = new Map(from);
+      const caughtUp = (): boolean => targets !== undefined && [...position].every(([t, o]) => o >= (targets?.get(t) ?? 0n));
+      const onBatch = async (batch: LogBatch): Promise<void> => {
+        if (resubscribe) return;
+        if (batch.topic === schemas) {
+          if (applier.applySchemas(batch).newTopics.length > 0) resubscribe = true;
+        } else {
+          try {
+            applier.applyData(batch);
+          } catch (e) {
+            if (!(e instanceof UnknownSchemaError)) throw e;
+            resubscribe = true;
+          }
+        }
+        position.set(batch.topic, batch.nextOffset);
+        if (Date.now() - lastReport > 5000) {
+          lastReport = Date.now();
+          const seconds = (lastReport - started) / 1000;
+          logger.info('sink progress', { records: applier.applied, records_per_s: Math.round(applier.applied / seconds) });
+        }
+        if (resubscribe || (!follow && caughtUp())) finished();
+      };
+      const consumption = await log.consume({ from, onBatch });
+      const onAbort = (): void => finished();
+      signal.addEventListener('abort', onAbort, { once: true });
+      try {
+        await Promise.race([allDone, consumption.done]);
+      } finally {
+        signal.removeEventListener('abort', onAbort);
+        await consumption.stop();
+      }
+      await consumption.done;
+      return resubscribe;
+    }
+  } finally {
+    db.close();
+  }
+}

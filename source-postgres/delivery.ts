@@ -1,0 +1,119 @@
+/**
+ * Never acknowledge faster than durability. Records collect in memory until they are appended to
+ * the log; a commit LSN becomes confirmable only when every record up to and including its
+ * transaction is acked by the log. One append is in flight at a time (group commit: what arrives
+ * meanwhile goes out in the next one), and the producer is made to wait when too much is pending,
+ * which pauses the replication socket behind it.
+ *
+ *   pending ──flush──▶ in flight ──acked──▶ confirmable LSN ──▶ standby status to PostgreSQL
+ */
+import { retry, type Logger } from '../common/index.js';
+import type { AppendRecord, TopicLog } from '../compaction/index.js';
+
+export interface DeliveryOptions {
+  log: TopicLog;
+  logger: Logger;
+  /** Called with each newly durable commit LSN (to send it to PostgreSQL). */
+  onDurable: (lsn: bigint) => void;
+  /** Records per append. */
+  batchRecords?: number;
+  /** Pending records at which `add` waits for the log. */
+  maxPending?: number;
+}
+
+export class Delivery {
+  private pending: AppendRecord[] = [];
+  /** End LSN of the last commit whose records are all in `pending` or earlier. */
+  private pendingCommit: bigint | null = null;
+  private inflight: Promise<void> | null = null;
+  private failure: unknown;
+  private readonly batchRecords: number;
+  private readonly maxPending: number;
+  /** Records acked by the log since start, for progress reports. */
+  delivered = 0;
+
+  constructor(private readonly options: DeliveryOptions) {
+    this.batchRecords = options.batchRecords ?? 5000;
+    this.maxPending = options.maxPending ?? 20_000;
+  }
+
+  /** True when nothing is waiting for the log. */
+  get idle(): boolean {
+    return this.pending.length === 0 && this.inflight === null;
+  }
+
+  /** Queues records; waits while too many are pending. */
+  async add(records: readonly AppendRecord[]): Promise<void> {
+    this.throwIfFailed();
+    for (const r of records) this.pending.push(r);
+    if (this.pending.length >= this.batchRecords) this.kick();
+    while (this.pending.length >= this.maxPending && this.inflight) {
+      await this.inflight;
+      this.throwIfFailed();
+    }
+  }
+
+  /** Marks the end of a transaction whose records have all been added. */
+  commit(endLsn: bigint): void {
+    this.throwIfFailed();
+    this.pendingCommit = endLsn;
+    this.kick();
+  }
+
+  /** Appends `records` now, after everything pending, and waits until they are durable. */
+  async appendNow(records: readonly AppendRecord[]): Promise<void> {
+    await this.add(records);
+    await this.flush();
+  }
+
+  /** Waits until everything added so far is durable. */
+  async flush(): Promise<void> {
+    for (;;) {
+      this.throwIfFailed();
+      if (this.inflight) await this.inflight;
+      else if (this.pending.length > 0) this.kick(true);
+      else return;
+    }
+  }
+
+  private kick(force = false): void {
+    if (this.inflight || this.failure !== undefined) return;
+    if (this.pending.length === 0) {
+      // Everything up to this commit is already durable (its records went out in earlier batches).
+      if (this.pendingCommit !== null) {
+        const lsn = this.pendingCommit;
+        this.pendingCommit = null;
+        this.options.onDurable(lsn);
+      }
+      return;
+    }
+    if (!force && this.pendingCommit === null && this.pending.length < this.batchRecords) return;
+    const batch = this.pending.splice(0, Math.max(this.batchRecords, this.pending.length >= this.maxPending ? this.pending.length : 0));
+    // The commit LSN is covered only if its records all went out in this batch.
+    const commit = this.pending.length === 0 ? this.pendingCommit : null;
+    if (this.pending.length === 0) this.pendingCommit = null;
+    this.inflight = this.send(batch, commit).finally(() => {
+      this.inflight = null;
+      this.kick();
+    });
+  }
+
+  private async send(batch: AppendRecord[], commit: bigint | null): Promise<void> {
+    try {
+      await retry(() => this.options.log.append(batch), {
+        attempts: 6,
+        baseMs: 500,
+        maxMs: 15_000,
+        onRetry: (e, attempt, delay) => this.options.logger.warn('log append failed; retrying', { attempt, delay_ms: Math.round(delay), error: String(e) }),
+      });
+      this.delivered += batch.length;
+      if (commit !== null) this.options.onDurable(commit);
+    } catch (e) {
+      this.failure = e;
+    }
+  }
+
+  private throwIfFailed(): void {
+    if (this.failure !== undefined) throw this.failure;
+  }
+}

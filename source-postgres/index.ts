@@ -1,0 +1,10 @@
+/**
+ * PostgreSQL into the log: publication and slot management, the consistent initial snapshot, the
+ * pgoutput stream, and LSN confirmation only after the log has the records.
+ */
+export { createSource } from './source.js';
+export type { Source, SourceConfig, SourceDeps } from './source.js';
+export { validatePgUrl, connectPg, quoteIdent } from './connect.js';
+export { parseTableList } from './catalog.js';
+export { decodePgoutput, pgTimeToIso } from './pgoutput.js';
+export type { PgoutputMessage, Tuple, TupleValue } from './pgoutput.js';

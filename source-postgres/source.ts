@@ -1,0 +1,198 @@
+/**
+ * `cdc start`: PostgreSQL into the log.
+ *
+ *   connecting ─▶ preflight ─▶ publication ─┬─▶ new slot ─▶ snapshot (exported) ─┐
+ *                                           └─▶ slot exists ─▶ snapshot (unfinished tables) ─┤
+ *                                                                                  streaming ◀┘
+ *                                                                                      │ signal
+ *                                                                                  stopping: flush, confirm, close
+ *
+ * Positions: a commit's end LSN is confirmed to the slot only after the log has acked every record
+ * up to it (see delivery.ts). While nothing is pending, keepalives advance the slot too, so WAL
+ * written to uncaptured tables does not pile up behind it.
+ */
+import type pg from 'pg';
+import { CdcError, formatLsn, type Logger } from '../common/index.js';
+import { schemaTopic, snapshottedTables, stateTopic, tableTopic, type TopicLog, type TopicSettings, defaultTopicSettings } from '../compaction/index.js';
+import { listTables, selectTables, type CatalogTable } from './catalog.js';
+import { ChangeMapper } from './changes.js';
+import { connectPg, qualified } from './connect.js';
+import { Delivery } from './delivery.js';
+import { pgTimeToIso } from './pgoutput.js';
+import { preflight } from './preflight.js';
+import { ensurePublication } from './publication.js';
+import { snapshotTables } from './snapshot.js';
+import { checkSlot, createSlot, findSlot, validateSlotName } from './slot.js';
+import { ReplicationStream, type StreamEvent } from './stream.js';
+
+export interface SourceConfig {
+  pgUrl: string;
+  prefix: string;
+  slot: string;
+  publication: string;
+  /** Tables to capture; all tables with a key when absent. */
+  tables?: { schema: string; table: string }[];
+  topicSettings?: TopicSettings;
+  /** Records per log append. */
+  batchRecords?: number;
+}
+
+export interface SourceDeps {
+  log: TopicLog;
+  logger: Logger;
+}
+
+export interface Source {
+  /** Runs until `signal` aborts (then stops cleanly) or a failure (then rejects). */
+  run(signal: AbortSignal): Promise<void>;
+}
+
+const STATUS_INTERVAL_MS = 10_000;
+
+export function createSource(config: SourceConfig, deps: SourceDeps): Source {
+  return { run: (signal) => runSource(config, deps, signal) };
+}
+
+function reportKeyless(tables: readonly CatalogTable[], logger: Logger): void {
+  for (const t of tables) {
+    logger.warn(`table ${t.schema}.${t.table} is not captured: it has no primary key or replica-identity index`, {
+      code: 'TABLE_KEYLESS',
+      fix: `ALTER TABLE ${qualified(t.schema, t.table)} ADD PRIMARY KEY (...); or ALTER TABLE ... REPLICA IDENTITY USING INDEX <unique index>`,
+    });
+  }
+}
+
+async function runSource(config: SourceConfig, { log, logger }: SourceDeps, signal: AbortSignal): Promise<void> {
+  validateSlotName(config.slot);
+  const client = await connectPg(config.pgUrl);
+  let stream: ReplicationStream | undefined;
+  try {
+    await preflight(client);
+    const database = (await client.query<{ db: string }>('SELECT current_database() AS db')).rows[0]?.db ?? '';
+    const selection = selectTables(await listTables(client), config.tables);
+    reportKeyless(selection.keyless, logger);
+    if (selection.captured.length === 0) logger.warn('no table to capture yet: cdc start will stream changes of tables added to the publication later');
+
+    await log.connect();
+    await log.ensureTopics(
+      [schemaTopic(config.prefix), stateTopic(config.prefix), ...selection.captured.map((t) => tableTopic(config.prefix, t.schema, t.table))],
+      config.topicSettings ?? defaultTopicSettings,
+    );
+    await ensurePublication(client, config.publication, selection.captured);
+
+    let confirmed = 0n;
+    const mapper = new ChangeMapper(client, config.prefix);
+    const delivery = new Delivery({
+      log,
+      logger,
+      batchRecords: config.batchRecords,
+      onDurable: (lsn) => {
+        if (lsn > confirmed) {
+          confirmed = lsn;
+          stream?.sendStatus(lsn);
+        }
+      },
+    });
+
+    const existing = await findSlot(client, config.slot);
+    if (!existing) {
+      const replication = await connectPg(config.pgUrl, { replication: true });
+      let created;
+      try {
+        created = await createSlot(replication, config.slot);
+      } catch (e) {
+        await replication.end().catch(() => undefined);
+        throw e;
+      }
+      logger.info('created replication slot', { slot: config.slot, consistent_point: formatLsn(created.consistentPoint) });
+      confirmed = created.consistentPoint;
+      await snapshotTables({
+        client, tables: selection.captured, snapshotName: created.snapshotName, position: created.consistentPoint,
+        afterImport: () => replication.end(), mapper, delivery, prefix: config.prefix, slot: config.slot, logger, signal,
+      });
+    } else {
+      checkSlot(config.slot, existing, database);
+      confirmed = existing.confirmedFlush ?? 0n;
+      const done = await snapshottedTables(log, config.prefix, config.slot);
+      const unfinished = selection.captured.filter((t) => !done.has(`${t.schema}.${t.table}`));
+      if (unfinished.length > 0) {
+        logger.info('snapshot of tables not yet read in full', { tables: unfinished.map((t) => `${t.schema}.${t.table}`).join(',') });
+        await snapshotTables({ client, tables: unfinished, position: confirmed, mapper, delivery, prefix: config.prefix, slot: config.slot, logger, signal });
+      }
+    }
+    await delivery.flush();
+    if (signal.aborted) return;
+
+    const replication = await connectPg(config.pgUrl, { replication: true });
+    let tx: { lsn: string; txid: string; commitTime: string } | null = null;
+    let stopping = false;
+    const handle = async (event: StreamEvent): Promise<void> => {
+      if (stopping) return;
+      if (event.kind === 'keepalive') {
+        if (tx === null && delivery.idle && event.walEnd > confirmed) {
+          confirmed = event.walEnd;
+          stream?.sendStatus(confirmed);
+        } else if (event.replyRequested) {
+          stream?.sendStatus(confirmed);
+        }
+        return;
+      }
+      const m = event.message;
+      switch (m.tag) {
+        case 'begin':
+          tx = { lsn: formatLsn(m.finalLsn), txid: String(m.xid), commitTime: pgTimeToIso(m.commitTime) };
+          return;
+        case 'commit':
+          tx = null;
+          delivery.commit(m.endLsn);
+          return;
+        case 'relation': {
+          const record = await mapper.relation(m);
+          if (record) await delivery.appendNow([record]);
+          return;
+        }
+        case 'insert':
+        case 'update': {
+          const source = { ...(tx ?? { lsn: formatLsn(event.lsn), txid: null, commitTime: null }), snapshot: false };
+          await delivery.add(m.tag === 'insert' ? await mapper.insert(m, source) : await mapper.update(m, source));
+          return;
+        }
+        case 'delete':
+          await delivery.add(mapper.delete(m));
+          return;
+        case 'truncate':
+          logger.error('TRUNCATE is not propagated: replicas keep the truncated rows until rebuilt from a new slot', {
+            code: 'TRUNCATE_UNSUPPORTED',
+            tables: m.relationOids.map((o) => mapper.nameOf(o)).join(','),
+          });
+          return;
+        default:
+          return;
+      }
+    };
+    stream = new ReplicationStream(replication, handle);
+    stream.start(config.slot, config.publication, 0n);
+    logger.info('streaming changes', { slot: config.slot, from: formatLsn(confirmed), log: log.description });
+    const timer = setInterval(() => stream?.sendStatus(confirmed), STATUS_INTERVAL_MS);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        if (signal.aborted) resolve();
+        signal.addEventListener('abort', () => resolve(), { once: true });
+        stream?.done.then(resolve, reject);
+      });
+    } finally {
+      clearInterval(timer);
+      stopping = true;
+    }
+    // Stopping: what was received goes to the log, the durable position to PostgreSQL.
+    await delivery.flush();
+    stream.sendStatus(confirmed);
+    logger.info('stopped', { confirmed: formatLsn(confirmed), records: delivery.delivered });
+  } catch (e) {
+    if (e instanceof CdcError) throw e;
+    throw new CdcError('SOURCE_FAILED', `cdc start failed: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+  } finally {
+    await stream?.stop();
+    await client.end().catch(() => undefined);
+  }
+}
