@@ -11,6 +11,11 @@ import { defaultTopicSettings, type AppendRecord, type ConsumeOptions, type Cons
 
 const { Kafka: KafkaClient, logLevel } = kafkajs;
 
+/** Bytes per produce request, well under the broker's default message.max.bytes (1 MiB). */
+const MAX_REQUEST_BYTES = 768 * 1024;
+/** Per-record framing in a Kafka record batch, roughly (varints, attributes, headers count). */
+const RECORD_OVERHEAD = 24;
+
 export interface KafkaLogOptions {
   brokers: readonly string[];
   logger: Logger;
@@ -114,6 +119,24 @@ export class KafkaLog implements TopicLog {
       }
       this.producer = producer;
     }
+    // The broker takes at most message.max.bytes (1 MiB by default) per partition per request,
+    // so a large append goes out as several requests, in order.
+    let chunk: AppendRecord[] = [];
+    let bytes = 0;
+    for (const r of records) {
+      const size = r.key.length + (r.value?.length ?? 0) + RECORD_OVERHEAD;
+      if (bytes + size > MAX_REQUEST_BYTES && chunk.length > 0) {
+        await this.send(this.producer, chunk);
+        chunk = [];
+        bytes = 0;
+      }
+      chunk.push(r);
+      bytes += size;
+    }
+    await this.send(this.producer, chunk);
+  }
+
+  private async send(producer: Producer, records: readonly AppendRecord[]): Promise<void> {
     const byTopic = new Map<string, { key: Buffer; value: Buffer | null }[]>();
     for (const r of records) {
       let list = byTopic.get(r.topic);
@@ -121,11 +144,14 @@ export class KafkaLog implements TopicLog {
       list.push({ key: r.key, value: r.value });
     }
     try {
-      await this.producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
+      await producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
     } catch (e) {
+      const tooLarge = /larger than the max message size|MESSAGE_TOO_LARGE/i.test(messageOf(e));
       throw new CdcError('LOG_APPEND_FAILED', `Kafka did not acknowledge ${records.length} records: ${messageOf(e)}`, {
-        hint: 'check the broker; cdc start confirms nothing to PostgreSQL until Kafka acknowledges, so a restart resends these changes',
-        retriable: true,
+        hint: tooLarge
+          ? 'a row is larger than the topic accepts: raise max.message.bytes on the topic (and message.max.bytes on the broker)'
+          : 'check the broker; cdc start confirms nothing to PostgreSQL until Kafka acknowledges, so a restart resends these changes',
+        retriable: !tooLarge,
         cause: e,
       });
     }
@@ -171,7 +197,6 @@ export class KafkaLog implements TopicLog {
       await consumer.subscribe({ topics: [...next.keys()], fromBeginning: true });
       await consumer.run({
         autoCommit: false,
-        eachBatchAutoResolve: false,
         eachBatch: async ({ batch }) => {
           if (stopping || failure !== undefined) return;
           const from = next.get(batch.topic) ?? 0n;
