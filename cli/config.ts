@@ -5,6 +5,7 @@
 import { ConfigError, type LogLevel } from '../common/index.js';
 import { parseLogLocation, validatePrefix, type LogLocation } from '../compaction/index.js';
 import { parseTableList, validatePgUrl } from '../source-postgres/index.js';
+import { checkReplicaDirectory } from '../sink-sqlite/index.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -97,6 +98,7 @@ export function resolveSinkConfig(flags: SinkFlags, env: Env): SinkCommandConfig
   if (replica === undefined || replica.trim() === '') {
     throw new ConfigError('REPLICA_MISSING', 'no replica file given', { hint: 'pass --replica ./replica.db' });
   }
+  checkReplicaDirectory(replica);
   return {
     name: name(flags.name, 'sink name'),
     log: logLocation(flags.log, env),

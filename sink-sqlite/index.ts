@@ -7,4 +7,4 @@ export type { SinkConfig, SinkDeps } from './sink.js';
 export { columnValue, scalarValue, sqliteType } from './values.js';
 export type { SqliteValue } from './values.js';
 export { parsePgArray } from './pg-array.js';
-export { replicaTableName, sqlIdent } from './replica.js';
+export { replicaTableName, sqlIdent, checkReplicaDirectory } from './replica.js';

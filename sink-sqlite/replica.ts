@@ -28,7 +28,8 @@ CREATE TABLE IF NOT EXISTS _cdc_tables (
   schema_id TEXT NOT NULL
 );`;
 
-function checkDirectory(path: string): void {
+/** Fails with exit code 2 unless the directory that would hold the replica exists. */
+export function checkReplicaDirectory(path: string): void {
   const dir = dirname(resolve(path));
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
     throw new ConfigError('REPLICA_DIR_MISSING', `the directory of --replica ${path} does not exist (${dir})`, {
@@ -58,7 +59,7 @@ function open(path: string): ReplicaDb {
 
 /** Creates a new replica for sink `name`; refuses to touch an existing file. */
 export function createReplica(path: string, name: string, prefix: string, logDescription: string): ReplicaDb {
-  checkDirectory(path);
+  checkReplicaDirectory(path);
   if (existsSync(path)) {
     throw new ConfigError('REPLICA_EXISTS', `--replica ${path} already exists`, {
       hint: `to resume it run cdc sink ${name} --replica ${path}; to replace it run cdc rebuild ${name}; or choose a new path`,
@@ -79,7 +80,7 @@ export function createReplica(path: string, name: string, prefix: string, logDes
 
 /** Opens an existing replica of sink `name`, checking that it is one. */
 export function openReplica(path: string, name: string, prefix: string): ReplicaDb {
-  checkDirectory(path);
+  checkReplicaDirectory(path);
   if (!existsSync(path)) {
     throw new ConfigError('REPLICA_MISSING', `--replica ${path} does not exist`, {
       hint: `create it with cdc bootstrap ${name} --replica ${path}`,
