@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import kafkajs from 'kafkajs';
-import type { Admin, Consumer, Kafka, Producer } from 'kafkajs';
+import type { Admin, Consumer, Kafka, KafkaConfig, Producer } from 'kafkajs';
 import { CdcError, messageOf, type Logger } from '../common/index.js';
 import { defaultTopicSettings, type AppendRecord, type ConsumeOptions, type Consumption, type LogBatch, type LogRecord, type TopicLog, type TopicSettings } from './topic-log.js';
 
@@ -42,28 +42,36 @@ export class KafkaLog implements TopicLog {
 
   constructor(private readonly options: KafkaLogOptions) {
     this.description = `kafka://${options.brokers.join(',')}`;
-    const logger = options.logger;
-    this.kafka = new KafkaClient({
-      clientId: options.clientId ?? 'cdc',
-      brokers: [...options.brokers],
-      connectionTimeout: options.connectTimeoutMs ?? 5000,
+    this.kafka = new KafkaClient({ ...this.clientConfig(), retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 10_000 } });
+  }
+
+  private clientConfig(): KafkaConfig {
+    const logger = this.options.logger;
+    return {
+      clientId: this.options.clientId ?? 'cdc',
+      brokers: [...this.options.brokers],
+      connectionTimeout: this.options.connectTimeoutMs ?? 5000,
       requestTimeout: 30_000,
-      retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 10_000 },
       // kafkajs reports every reconnect attempt as an error; the retries are ours to report.
       logLevel: logLevel.WARN,
       logCreator: () => (entry) => logger.debug(`kafkajs: ${entry.log.message}`, { namespace: entry.namespace }),
-    });
+    };
   }
 
   async connect(): Promise<void> {
-    const admin = this.kafka.admin({ retry: { retries: 2, initialRetryTime: 300 } });
+    // A first look with short retries, so an address with no broker fails in seconds; the long
+    // retries of the working client are for brokers that were there and went away.
+    const probe = new KafkaClient({ ...this.clientConfig(), retry: { retries: 2, initialRetryTime: 200, maxRetryTime: 1000 } }).admin();
     try {
-      await admin.connect();
-      await admin.listTopics();
+      await probe.connect();
+      await probe.listTopics();
     } catch (e) {
-      await admin.disconnect().catch(() => undefined);
       throw unreachable(this.options.brokers, e);
+    } finally {
+      await probe.disconnect().catch(() => undefined);
     }
+    const admin = this.kafka.admin();
+    await admin.connect();
     this.admin = admin;
   }
 

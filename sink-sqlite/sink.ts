@@ -10,7 +10,7 @@
  * Offsets are those committed in the replica itself, so `cdc sink` resumes exactly where the last
  * committed transaction left it.
  */
-import type { Logger } from '../common/index.js';
+import { CdcError, type Logger } from '../common/index.js';
 import { readToEnd, schemaTopic, type LogBatch, type TopicLog } from '../compaction/index.js';
 import { Applier, UnknownSchemaError } from './apply.js';
 import { createReplica, openReplica, type ReplicaDb } from './replica.js';
@@ -32,6 +32,12 @@ export interface SinkDeps {
 
 export async function runSink(config: SinkConfig, { log, logger }: SinkDeps, signal: AbortSignal): Promise<void> {
   await log.connect();
+  if (!(await log.listTopics(config.prefix)).includes(schemaTopic(config.prefix))) {
+    throw new CdcError('TOPICS_MISSING', `${log.description} has no cdc topics with prefix ${config.prefix} (no ${schemaTopic(config.prefix)})`, {
+      exitCode: 2,
+      hint: `run cdc start --log ${log.description} first, or pass the --topic-prefix that cdc start used`,
+    });
+  }
   const db: ReplicaDb =
     config.mode === 'bootstrap' ? createReplica(config.replicaPath, config.name, config.prefix, log.description) : openReplica(config.replicaPath, config.name, config.prefix);
   try {
