@@ -64,7 +64,22 @@ function logLocation(flag: string | undefined, env: Env): LogLocation {
   if (value === undefined || value.trim() === '') {
     throw new ConfigError('LOG_MISSING', 'no log given', { hint: 'pass --log kafka://host:9092 (or a directory path), or set CDC_LOG' });
   }
-  return parseLogLocation(value);
+  const location = parseLogLocation(value);
+  if (location.kind === 'dir') {
+    location.segmentBytes = positive(env, 'CDC_LOG_SEGMENT_BYTES');
+    location.cleanerIntervalMs = positive(env, 'CDC_LOG_CLEANER_INTERVAL_MS');
+  }
+  return location;
+}
+
+function positive(env: Env, key: string): number | undefined {
+  const text = env[key];
+  if (text === undefined || text === '') return undefined;
+  const n = Number(text);
+  if (!Number.isSafeInteger(n) || n <= 0) {
+    throw new ConfigError('ENV_INVALID', `${key}=${text} is not a positive whole number`, { hint: `unset ${key} or give it a number such as 16777216` });
+  }
+  return n;
 }
 
 function prefix(flag: string | undefined, env: Env): string {

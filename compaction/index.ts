@@ -5,8 +5,10 @@
 export type { TopicLog, LogRecord, AppendRecord, LogBatch, ConsumeOptions, Consumption, TopicSettings } from './topic-log.js';
 export { defaultTopicSettings } from './topic-log.js';
 export { KafkaLog } from './kafka-log.js';
+export { DirLog } from './dir-log.js';
+export type { DirLogOptions } from './dir-log.js';
 export { parseLogLocation, openLog } from './log-url.js';
-export type { LogLocation } from './log-url.js';
+export type { LogLocation, DirTuning } from './log-url.js';
 export { tableTopic, schemaTopic, validatePrefix } from './topic-names.js';
 export { encodeKey, decodeKey, encodeChange, decodeChange, encodeSchema, encodeSchemaKey, decodeSchema, schemaId } from './codec.js';
 export type { ColumnDef, TableSchema, SchemaRecord, RowValues, SourcePosition, ChangeValue, ChangeOp } from './codec.js';

@@ -96,6 +96,8 @@ export class KafkaLog implements TopicLog {
             { name: 'segment.ms', value: String(settings.segmentMs) },
             { name: 'min.compaction.lag.ms', value: String(settings.minCompactionLagMs) },
             { name: 'delete.retention.ms', value: String(settings.deleteRetentionMs) },
+            ...(settings.segmentBytes ? [{ name: 'segment.bytes', value: String(settings.segmentBytes) }] : []),
+            ...(settings.minCleanableDirtyRatio !== undefined ? [{ name: 'min.cleanable.dirty.ratio', value: String(settings.minCleanableDirtyRatio) }] : []),
           ],
         })),
       });

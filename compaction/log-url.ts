@@ -3,10 +3,17 @@
  * the embedded log. Anything else is a usage error that says which forms exist.
  */
 import { ConfigError, type Logger } from '../common/index.js';
+import { DirLog } from './dir-log.js';
 import { KafkaLog } from './kafka-log.js';
 import type { TopicLog } from './topic-log.js';
 
-export type LogLocation = { kind: 'kafka'; brokers: string[] } | { kind: 'dir'; path: string };
+/** Tuning of the embedded log (see docs/embedded-log.md). */
+export interface DirTuning {
+  segmentBytes?: number;
+  cleanerIntervalMs?: number;
+}
+
+export type LogLocation = { kind: 'kafka'; brokers: string[] } | ({ kind: 'dir'; path: string } & DirTuning);
 
 const HINT = 'use --log kafka://host:9092[,host2:9092] for Kafka, or a directory path such as --log ./cdc-data';
 
@@ -32,7 +39,5 @@ export function parseLogLocation(value: string): LogLocation {
 /** Opens the log a location names (not yet connected). */
 export function openLog(location: LogLocation, logger: Logger): TopicLog {
   if (location.kind === 'kafka') return new KafkaLog({ brokers: location.brokers, logger });
-  throw new ConfigError('LOG_EMBEDDED_UNAVAILABLE', `--log ${location.path}: the embedded (directory) log is not available in this version`, {
-    hint: 'use Kafka: --log kafka://host:9092',
-  });
+  return new DirLog({ path: location.path, logger, segmentBytes: location.segmentBytes, cleanerIntervalMs: location.cleanerIntervalMs });
 }

@@ -61,6 +61,9 @@ export interface TopicSettings {
   readonly segmentMs: number;
   /** How long a record stays uncompacted (readable with its history). */
   readonly minCompactionLagMs: number;
+  /** Kafka only: segment size (bytes) and the dirty share that triggers a cleaning; broker defaults when absent. */
+  readonly segmentBytes?: number;
+  readonly minCleanableDirtyRatio?: number;
 }
 
 export const defaultTopicSettings: TopicSettings = {

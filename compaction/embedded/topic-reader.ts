@@ -1,0 +1,161 @@
+/**
+ * The reading side of one topic, for any number of readers in any process: reads records from a
+ * position, never past the durable end the writer published (`hw`), across segment rolls and
+ * across compaction rewriting segments underneath it.
+ *
+ * A reader holds an open segment; compaction replaces files by rename, so the held file keeps its
+ * old (complete) content. Whenever the reader leaves a file it finds its next one again by offset,
+ * so records that compaction moved into an earlier file are not skipped.
+ */
+import { open, stat, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { CdcError } from '../../common/index.js';
+import type { LogRecord } from '../topic-log.js';
+import { listSegments, readHighWater, segmentName } from './files.js';
+import { decodeAt, type SegmentRecord } from './segment.js';
+
+interface OpenSegment {
+  readonly base: bigint;
+  readonly handle: FileHandle;
+  readonly ino: number;
+  pos: number;
+}
+
+export class TopicReader {
+  private segment: OpenSegment | undefined;
+
+  constructor(
+    private readonly dir: string,
+    readonly topic: string,
+    /** The next offset to deliver. */
+    public next: bigint,
+  ) {}
+
+  /** Up to `maxBytes` of records from `next` (fewer at the end); empty when there is nothing new. */
+  async read(maxBytes: number): Promise<{ records: LogRecord[]; nextOffset: bigint }> {
+    const hw = await readHighWater(this.dir);
+    const records: LogRecord[] = [];
+    let bytes = 0;
+    const deliver = (rec: SegmentRecord): void => {
+      if (rec.offset < this.next) return; // before the position (or moved here by compaction)
+      records.push({ topic: this.topic, offset: rec.offset, key: rec.key, value: rec.value });
+      bytes += rec.size;
+      this.next = rec.offset + 1n;
+    };
+    while (this.next < hw && bytes < maxBytes) {
+      const seg = await this.current();
+      if (!seg) break;
+      const want = Math.max(64 * 1024, maxBytes - bytes);
+      const buf = await readAt(seg, seg.pos, want);
+      let p = 0;
+      let done = false;
+      while (p < buf.length) {
+        const r = decodeAt(buf, p);
+        if (r.kind === 'corrupt') {
+          // In the active segment this may be a record still being copied in: retry later.
+          if (!(await this.isClosed(seg))) {
+            done = true;
+            break;
+          }
+          throw damaged(this.dir, seg, p, r.reason);
+        }
+        if (r.kind === 'incomplete') {
+          if (p === 0 && buf.length === want) {
+            // One record larger than the buffer.
+            const big = await readAt(seg, seg.pos, buf.readUInt32BE(0) + 8);
+            const rr = decodeAt(big, 0);
+            if (rr.kind === 'corrupt') throw damaged(this.dir, seg, 0, rr.reason);
+            if (rr.kind === 'record' && rr.record.offset < hw) {
+              deliver(rr.record);
+              p = rr.record.size;
+            } else done = true;
+          } else if (buf.length < want) {
+            done = true; // the tail being written, beyond the durable end
+          }
+          break;
+        }
+        if (r.record.offset >= hw) {
+          done = true;
+          break;
+        }
+        p += r.record.size;
+        deliver(r.record);
+        if (bytes >= maxBytes) {
+          done = true;
+          break;
+        }
+      }
+      seg.pos += p;
+      if (done) break;
+      if (buf.length < want && p === buf.length && !(await this.advance(seg))) {
+        // The whole log is read and the durable end is still ahead: the offsets between were
+        // removed by compaction (the active segment is never compacted, so this is rare).
+        if (this.next < hw && (await readHighWater(this.dir)) === hw) this.next = hw;
+        break;
+      }
+    }
+    return { records, nextOffset: this.next };
+  }
+
+  private async isClosed(seg: OpenSegment): Promise<boolean> {
+    return (await listSegments(this.dir)).some((b) => b > seg.base);
+  }
+
+  /** The open segment, or the one that holds `next`. */
+  private async current(): Promise<OpenSegment | undefined> {
+    if (this.segment) return this.segment;
+    const bases = await listSegments(this.dir);
+    let base: bigint | undefined;
+    for (const b of bases) if (b <= this.next) base = b;
+    base ??= bases[0];
+    if (base === undefined) return undefined;
+    return (this.segment = await this.openSegment(base));
+  }
+
+  private async openSegment(base: bigint): Promise<OpenSegment> {
+    const handle = await open(join(this.dir, segmentName(base)), 'r');
+    return { base, handle, ino: (await handle.stat()).ino, pos: 0 };
+  }
+
+  /**
+   * At the end of `seg`: switch to the file that now holds `next`, or to the next segment. Returns
+   * false when `seg` is the active segment (nothing further yet).
+   */
+  private async advance(seg: OpenSegment): Promise<boolean> {
+    const bases = await listSegments(this.dir);
+    const later = bases.find((b) => b > seg.base);
+    if (later === undefined) return false;
+    // A later segment exists, so this one is complete: read what was appended before the roll.
+    const size = (await seg.handle.stat()).size;
+    if (size > seg.pos) return true;
+    let holder: bigint | undefined;
+    for (const b of bases) if (b <= this.next) holder = b;
+    let target = later;
+    if (holder !== undefined && holder !== seg.base) target = holder;
+    else if (holder === seg.base) {
+      const now = await stat(join(this.dir, segmentName(seg.base))).catch(() => undefined);
+      // Compaction rewrote this segment (possibly merging later ones into it): read the new file.
+      if (now && now.ino !== seg.ino) target = seg.base;
+    }
+    await seg.handle.close();
+    this.segment = await this.openSegment(target);
+    return true;
+  }
+
+  async close(): Promise<void> {
+    await this.segment?.handle.close();
+    this.segment = undefined;
+  }
+}
+
+async function readAt(seg: OpenSegment, pos: number, length: number): Promise<Buffer> {
+  const buf = Buffer.allocUnsafe(length);
+  const { bytesRead } = await seg.handle.read(buf, 0, length, pos);
+  return buf.subarray(0, bytesRead);
+}
+
+function damaged(dir: string, seg: OpenSegment, at: number, reason: string): CdcError {
+  return new CdcError('LOG_CORRUPT', `${join(dir, segmentName(seg.base))} is damaged at byte ${seg.pos + at}: ${reason}`, {
+    hint: 'a closed segment of the embedded log failed its checksum; restore the log directory from a backup, or start a new log and rebuild the replicas',
+  });
+}

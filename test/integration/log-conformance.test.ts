@@ -1,0 +1,155 @@
+/**
+ * One conformance suite, run against every TopicLog: the embedded log and Kafka must keep the same
+ * promises (compaction/topic-log.ts), so everything above them works the same on both.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { silentLogger } from '../../common/index.js';
+import { DirLog, KafkaLog, readToEnd, type LogRecord, type TopicLog, type TopicSettings } from '../../compaction/index.js';
+import { services, uniqueName, waitFor } from '../harness/index.js';
+
+interface Subject {
+  log: TopicLog;
+  /** Makes compaction happen now where the log allows it; Kafka's cleaner runs on its own. */
+  compact(): Promise<void>;
+}
+
+const dirs: string[] = [];
+afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+const FAST_COMPACTION: TopicSettings = { deleteRetentionMs: 100, segmentMs: 100, minCompactionLagMs: 0, segmentBytes: 4096, minCleanableDirtyRatio: 0.01 };
+
+const subjects: [string, () => Subject][] = [
+  [
+    'embedded log',
+    () => {
+      const dir = mkdtempSync(join(tmpdir(), 'cdc-conformance-'));
+      dirs.push(dir);
+      const log = new DirLog({ path: join(dir, 'log'), logger: silentLogger, segmentBytes: 4096, cleanerIntervalMs: 60_000, pollMs: 10 });
+      return { log, compact: () => log.compactNow() };
+    },
+  ],
+  ['Kafka', () => ({ log: new KafkaLog({ brokers: [services().kafkaBrokers], logger: silentLogger }), compact: async () => undefined })],
+];
+
+const rec = (topic: string, key: string, value: string | null) => ({ topic, key: Buffer.from(key), value: value === null ? null : Buffer.from(value) });
+const text = (r: LogRecord) => [r.key.toString(), r.value === null ? null : r.value.toString()];
+
+async function readAll(log: TopicLog, topic: string, from = 0n): Promise<LogRecord[]> {
+  const out: LogRecord[] = [];
+  await readToEnd(log, new Map([[topic, from]]), (b) => void out.push(...b.records));
+  return out;
+}
+
+describe.each(subjects)('TopicLog conformance: %s', (_name, make) => {
+  const { log, compact } = make();
+  afterAll(() => log.close());
+
+  it('an acked append is readable from offset 0, in order, with dense offsets and the end offset after it', async () => {
+    const topic = uniqueName('t');
+    await log.connect();
+    await log.ensureTopics([topic]);
+    expect((await log.endOffsets([topic])).get(topic)).toBe(0n);
+    await log.append([rec(topic, 'a', '1'), rec(topic, 'b', '2')]);
+    await log.append([rec(topic, 'a', '3')]);
+    expect((await log.endOffsets([topic])).get(topic)).toBe(3n);
+    const all = await readAll(log, topic);
+    expect(all.map((r) => r.offset)).toEqual([0n, 1n, 2n]);
+    expect(all.map(text)).toEqual([['a', '1'], ['b', '2'], ['a', '3']]);
+    expect(await log.listTopics(topic)).toEqual([topic]);
+  });
+
+  it('reads from a given offset, and keeps binary keys and values exact', async () => {
+    const topic = uniqueName('t');
+    await log.ensureTopics([topic]);
+    const bytes = Buffer.from([0, 255, 10, 13, 0]);
+    await log.append([rec(topic, 'x', 'first'), { topic, key: bytes, value: bytes }, rec(topic, 'z', 'third')]);
+    const tail = await readAll(log, topic, 1n);
+    expect(tail.map((r) => r.offset)).toEqual([1n, 2n]);
+    expect(tail[0]?.key.equals(bytes)).toBe(true);
+    expect(tail[0]?.value?.equals(bytes)).toBe(true);
+  });
+
+  it('reads a tombstone back as a null value', async () => {
+    const topic = uniqueName('t');
+    await log.ensureTopics([topic]);
+    await log.append([rec(topic, 'k', 'v'), rec(topic, 'k', null)]);
+    expect((await readAll(log, topic)).map(text)).toEqual([['k', 'v'], ['k', null]]);
+  });
+
+  it('keeps the order of each key across many appends and topics', async () => {
+    const t1 = uniqueName('t');
+    const t2 = uniqueName('t');
+    await log.ensureTopics([t1, t2]);
+    for (let round = 0; round < 20; round++) {
+      await log.append(Array.from({ length: 10 }, (_, k) => rec(k % 2 ? t1 : t2, `k${k}`, String(round))));
+    }
+    for (const t of [t1, t2]) {
+      const seen = new Map<string, number>();
+      for (const r of await readAll(log, t)) {
+        const [k, v] = text(r) as [string, string];
+        expect(Number(v)).toBeGreaterThan(seen.get(k) ?? -1);
+        seen.set(k, Number(v));
+      }
+      expect([...seen.values()].every((v) => v === 19)).toBe(true);
+    }
+  });
+
+  it('a consumer follows records appended after it started, and two consumers read at once', async () => {
+    const topic = uniqueName('t');
+    await log.ensureTopics([topic]);
+    const got: string[][] = [[], []];
+    const consumers = await Promise.all(
+      got.map((sink) => log.consume({ from: new Map([[topic, 0n]]), onBatch: async (b) => void sink.push(...b.records.map((r) => r.value?.toString() ?? 'null')) })),
+    );
+    try {
+      for (let i = 0; i < 5; i++) await log.append([rec(topic, `k${i}`, `v${i}`)]);
+      await waitFor(() => got.every((g) => g.length === 5), { timeoutMs: 30_000, what: 'both consumers to see 5 records' });
+      expect(got[0]).toEqual(['v0', 'v1', 'v2', 'v3', 'v4']);
+      expect(got[1]).toEqual(got[0]);
+    } finally {
+      await Promise.all(consumers.map((c) => c.stop()));
+    }
+  });
+
+  it('compaction keeps the latest record of every key and drops tombstones after their retention', async () => {
+    const topic = uniqueName('t');
+    await log.ensureTopics([topic], FAST_COMPACTION);
+    const keys = 50;
+    const rounds = 40;
+    for (let round = 0; round < rounds; round++) {
+      await log.append(Array.from({ length: keys }, (_, k) => rec(topic, `key-${k}`, `round ${round} ${'x'.repeat(40)}`)));
+    }
+    await log.append(Array.from({ length: 10 }, (_, k) => rec(topic, `key-${k}`, null))); // delete 10 keys
+    // Records after the deletes, so the tombstones' segment closes and can be cleaned.
+    for (let i = 0; i < 100; i++) await log.append([rec(topic, 'filler', String(i).padEnd(200, '.'))]);
+    const expected = new Map<string, string>();
+    for (let k = 10; k < keys; k++) expected.set(`key-${k}`, `round ${rounds - 1} ${'x'.repeat(40)}`);
+    expected.set('filler', '99'.padEnd(200, '.'));
+    const written = keys * rounds + 10 + 100;
+
+    let records: LogRecord[] = [];
+    await waitFor(
+      async () => {
+        await compact();
+        records = await readAll(log, topic);
+        return records.length < written / 4 && !records.some((r) => r.value === null);
+      },
+      { timeoutMs: 90_000, intervalMs: 500, what: `${topic} to be compacted` },
+    );
+    // Replaying what is left gives exactly the final state: the latest value of every live key.
+    const state = new Map<string, string>();
+    for (const r of records) {
+      const [k, v] = text(r) as [string, string | null];
+      if (v === null) state.delete(k);
+      else state.set(k, v);
+    }
+    expect(state).toEqual(expected);
+    // Offsets never change: they still increase, with gaps, and the end offset is what was written.
+    const offsets = records.map((r) => r.offset);
+    expect(offsets).toEqual([...offsets].sort((a, b) => (a < b ? -1 : 1)));
+    expect((await log.endOffsets([topic])).get(topic)).toBe(BigInt(written));
+  });
+});
