@@ -40,6 +40,8 @@ export interface SourceConfig {
 export interface SourceDeps {
   log: TopicLog;
   logger: Logger;
+  /** Called once the snapshot is done and changes stream (for `cdc demo` and embedding). */
+  onStreaming?: () => void;
 }
 
 export interface Source {
@@ -62,7 +64,7 @@ function reportKeyless(tables: readonly CatalogTable[], logger: Logger): void {
   }
 }
 
-async function runSource(config: SourceConfig, { log, logger }: SourceDeps, signal: AbortSignal): Promise<void> {
+async function runSource(config: SourceConfig, { log, logger, onStreaming }: SourceDeps, signal: AbortSignal): Promise<void> {
   validateSlotName(config.slot);
   const client = await connectPg(config.pgUrl);
   let stream: ReplicationStream | undefined;
@@ -173,6 +175,7 @@ async function runSource(config: SourceConfig, { log, logger }: SourceDeps, sign
     stream = new ReplicationStream(replication, handle);
     stream.start(config.slot, config.publication, 0n);
     logger.info('streaming changes', { slot: config.slot, from: formatLsn(confirmed), log: log.description });
+    onStreaming?.();
     const timer = setInterval(() => stream?.sendStatus(confirmed), STATUS_INTERVAL_MS);
     try {
       await new Promise<void>((resolve, reject) => {
