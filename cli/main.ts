@@ -7,6 +7,7 @@ import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { CdcError, redact } from '../common/index.js';
 import * as bootstrap from './commands/bootstrap.js';
+import * as copyLog from './commands/copy-log.js';
 import * as demo from './commands/demo.js';
 import * as sink from './commands/sink.js';
 import * as start from './commands/start.js';
@@ -59,6 +60,7 @@ export async function main(argv: string[], env: Env): Promise<number> {
   parser = register(parser, start as CommandModule<unknown>);
   parser = register(parser, bootstrap as CommandModule<unknown>);
   parser = register(parser, sink as CommandModule<unknown>);
+  parser = register(parser, copyLog as CommandModule<unknown>);
   parser = register(parser, demo as CommandModule<unknown>);
   try {
     await parser.parseAsync();

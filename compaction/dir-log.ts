@@ -14,7 +14,7 @@ import { dirname, join, resolve } from 'node:path';
 import { CdcError, ConfigError, messageOf, type Logger } from '../common/index.js';
 import { cleanTopic } from './embedded/cleaner.js';
 import { readHighWater, readJson, writeFileAtomic } from './embedded/files.js';
-import { lockWriter, type WriterLock } from './embedded/lock.js';
+import { liveWriter, lockWriter, type WriterLock } from './embedded/lock.js';
 import { TopicReader } from './embedded/topic-reader.js';
 import { TopicWriter } from './embedded/topic-writer.js';
 import { defaultTopicSettings, type AppendRecord, type ConsumeOptions, type Consumption, type TopicLog, type TopicSettings } from './topic-log.js';
@@ -230,6 +230,12 @@ export class DirLog implements TopicLog {
         }
       }
     })().finally(() => (w.cleaning = null));
+  }
+
+  /** The pid of the process writing this log now (other than this one), if any. */
+  async writerPid(): Promise<number | undefined> {
+    const pid = await liveWriter(this.dir);
+    return pid === process.pid ? undefined : pid;
   }
 
   /** Runs a cleaner pass now and waits for it (tests, `cdc demo`). */

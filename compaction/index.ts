@@ -14,3 +14,5 @@ export { encodeKey, decodeKey, encodeChange, decodeChange, encodeSchema, encodeS
 export type { ColumnDef, TableSchema, SchemaRecord, RowValues, SourcePosition, ChangeValue, ChangeOp } from './codec.js';
 export { readToEnd } from './read-to-end.js';
 export { stateTopic, snapshotDoneRecord, snapshottedTables } from './progress.js';
+export { copyLog } from './copy-log.js';
+export type { CopyResult } from './copy-log.js';

@@ -43,3 +43,9 @@ export async function lockWriter(dir: string): Promise<WriterLock> {
   }
   throw new CdcError('LOG_LOCKED', `cannot take the writer lock of ${dir}`, { exitCode: 2, hint: `remove ${path} if no cdc start is running` });
 }
+
+/** The pid of the live writer of the log in `dir`, if one is running. */
+export async function liveWriter(dir: string): Promise<number | undefined> {
+  const pid = Number((await readFile(join(dir, 'writer.lock'), 'utf8').catch(() => '')).trim());
+  return pid > 0 && alive(pid) ? pid : undefined;
+}

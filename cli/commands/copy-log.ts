@@ -1,0 +1,46 @@
+/** `cdc copy-log`: copy every topic from one log to another (the move from the embedded log to Kafka). */
+import type { Argv } from 'yargs';
+import { CdcError, createLogger } from '../../common/index.js';
+import { copyLog, DirLog, openLog, parseLogLocation, validatePrefix } from '../../compaction/index.js';
+import type { Env } from '../config.js';
+
+export interface CopyFlags {
+  from?: string;
+  to?: string;
+  topicPrefix?: string;
+  logLevel?: string;
+}
+
+export const command = 'copy-log';
+export const describe = 'copy every topic from one log to another, e.g. from ./cdc-data to kafka://host:9092';
+
+export function builder(y: Argv): Argv<CopyFlags> {
+  return y
+    .option('from', { type: 'string', describe: 'the log to copy (kafka://… or a directory)', demandOption: true })
+    .option('to', { type: 'string', describe: 'the log to fill (kafka://… or a directory)', demandOption: true })
+    .option('topic-prefix', { type: 'string', describe: 'copy the topics of this prefix (default cdc)' }) as unknown as Argv<CopyFlags>;
+}
+
+export async function run(flags: CopyFlags, env: Env): Promise<void> {
+  const prefix = flags.topicPrefix ?? env['CDC_TOPIC_PREFIX'] ?? 'cdc';
+  validatePrefix(prefix);
+  const logger = createLogger({ level: flags.logLevel === 'debug' ? 'debug' : 'info' });
+  const from = openLog(parseLogLocation(flags.from ?? ''), logger);
+  const to = openLog(parseLogLocation(flags.to ?? ''), logger);
+  try {
+    if (from instanceof DirLog) {
+      const pid = await from.writerPid();
+      if (pid !== undefined) {
+        throw new CdcError('LOG_IN_USE', `cdc start (pid ${pid}) is still writing to ${from.description}`, {
+          exitCode: 2,
+          hint: 'stop it first (SIGTERM), so the copy holds everything it confirmed to PostgreSQL',
+        });
+      }
+    }
+    const result = await copyLog(from, to, prefix, logger);
+    process.stdout.write(`copied ${result.records} records in ${result.topics} topics from ${from.description} to ${to.description}\n`);
+  } finally {
+    await from.close();
+    await to.close();
+  }
+}
