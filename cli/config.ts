@@ -20,6 +20,9 @@ export interface StartConfig extends CommonConfig {
   slot: string;
   publication: string;
   prefix: string;
+  resnapshot: boolean;
+  /** How long transient failures are waited out (CDC_RETRY_WINDOW_MS). */
+  retryWindowMs: number | undefined;
 }
 
 export interface SinkCommandConfig extends CommonConfig {
@@ -38,6 +41,7 @@ export interface StartFlags {
   publication?: string;
   topicPrefix?: string;
   logLevel?: string;
+  resnapshot?: boolean;
 }
 
 export interface SinkFlags {
@@ -105,6 +109,8 @@ export function resolveStartConfig(flags: StartFlags, env: Env): StartConfig {
     publication: flags.publication ?? env['CDC_PUBLICATION'] ?? slot,
     prefix: prefix(flags.topicPrefix, env),
     logLevel: logLevel(flags.logLevel, env),
+    resnapshot: flags.resnapshot ?? false,
+    retryWindowMs: positive(env, 'CDC_RETRY_WINDOW_MS'),
   };
 }
 

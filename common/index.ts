@@ -6,3 +6,4 @@ export { retry } from './retry.js';
 export type { RetryOptions } from './retry.js';
 export { createLogger, silentLogger } from './logger.js';
 export type { Logger, LogLevel, Fields } from './logger.js';
+export { crashPoint } from './crash.js';

@@ -13,6 +13,7 @@ export { tableTopic, schemaTopic, validatePrefix } from './topic-names.js';
 export { encodeKey, decodeKey, encodeChange, decodeChange, encodeSchema, encodeSchemaKey, decodeSchema, schemaId } from './codec.js';
 export type { ColumnDef, TableSchema, SchemaRecord, RowValues, SourcePosition, ChangeValue, ChangeOp } from './codec.js';
 export { readToEnd } from './read-to-end.js';
-export { stateTopic, snapshotDoneRecord, snapshottedTables } from './progress.js';
+export { stateTopic, snapshotProgressRecord, snapshotResetRecord, readSnapshotProgress } from './progress.js';
+export type { SnapshotProgress } from './progress.js';
 export { copyLog } from './copy-log.js';
 export type { CopyResult } from './copy-log.js';

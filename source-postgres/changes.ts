@@ -45,6 +45,11 @@ export class ChangeMapper {
     this.types = new TypeResolver(client);
   }
 
+  /** The schema ids written (or known to be in the log) so far. */
+  emittedIds(): string[] {
+    return [...this.emitted];
+  }
+
   /** Marks schema ids already in the log, so they are not written again. */
   markEmitted(ids: Iterable<string>): void {
     for (const id of ids) this.emitted.add(id);

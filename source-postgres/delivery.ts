@@ -7,7 +7,7 @@
  *
  *   pending ──flush──▶ in flight ──acked──▶ confirmable LSN ──▶ standby status to PostgreSQL
  */
-import { retry, type Logger } from '../common/index.js';
+import { crashPoint, retry, type Logger } from '../common/index.js';
 import type { AppendRecord, TopicLog } from '../compaction/index.js';
 
 export interface DeliveryOptions {
@@ -107,6 +107,7 @@ export class Delivery {
         onRetry: (e, attempt, delay) => this.options.logger.warn('log append failed; retrying', { attempt, delay_ms: Math.round(delay), error: String(e) }),
       });
       this.delivered += batch.length;
+      crashPoint('after-append');
       if (commit !== null) this.options.onDurable(commit);
     } catch (e) {
       this.failure = e;

@@ -1,29 +1,44 @@
 /**
  * `cdc start`: PostgreSQL into the log.
  *
- *   connecting ─▶ preflight ─▶ publication ─┬─▶ new slot ─▶ snapshot (exported) ─┐
- *                                           └─▶ slot exists ─▶ snapshot (unfinished tables) ─┤
- *                                                                                  streaming ◀┘
- *                                                                                      │ signal
- *                                                                                  stopping: flush, confirm, close
+ *   connecting ─▶ preflight ─▶ topics, publication ─┬─▶ no slot ─▶ create (exported snapshot) ─▶ snapshot ─┐
+ *                                                    └─▶ slot ─▶ snapshot of unfinished tables ───────────┤
+ *                                                                                                streaming ◀┘
+ *        ▲                                                                                         │ connection lost,
+ *        └───────────────────── backoff (up to 5 minutes of failures) ◀────────────────────────────┘ log unreachable
+ *                                                                                     signal ─▶ stopping: flush, confirm, close
  *
- * Positions: a commit's end LSN is confirmed to the slot only after the log has acked every record
- * up to it (see delivery.ts). While nothing is pending, keepalives advance the slot too, so WAL
- * written to uncaptured tables does not pile up behind it.
+ * A commit's end LSN is confirmed to the slot only after the log has acked every record up to it
+ * (delivery.ts). Until changes have streamed once, every failure ends the process at once (a wrong
+ * URL should not be retried for minutes; an interrupted snapshot resumes on the next start); after
+ * that, transient failures are waited out.
+ *
+ * A slot that disappeared or lost WAL while the log holds its snapshot means changes may be
+ * missing: `cdc start` refuses to go on unless `--resnapshot` asks it to start over with a new slot
+ * (which also tombstones the keys the source no longer has; see tombstones.ts).
  */
-import type pg from 'pg';
-import { CdcError, formatLsn, type Logger } from '../common/index.js';
-import { schemaTopic, snapshottedTables, stateTopic, tableTopic, type TopicLog, type TopicSettings, defaultTopicSettings } from '../compaction/index.js';
+
+import { CdcError, formatLsn, messageOf, type Logger } from '../common/index.js';
+import {
+  defaultTopicSettings,
+  readSnapshotProgress,
+  schemaTopic,
+  snapshotResetRecord,
+  stateTopic,
+  tableTopic,
+  type TopicLog,
+  type TopicSettings,
+} from '../compaction/index.js';
 import { listTables, selectTables, type CatalogTable } from './catalog.js';
 import { ChangeMapper } from './changes.js';
 import { connectPg, qualified } from './connect.js';
 import { Delivery } from './delivery.js';
-import { pgTimeToIso } from './pgoutput.js';
 import { preflight } from './preflight.js';
 import { ensurePublication } from './publication.js';
 import { snapshotTables } from './snapshot.js';
 import { checkSlot, createSlot, findSlot, validateSlotName } from './slot.js';
-import { ReplicationStream, type StreamEvent } from './stream.js';
+import { streamSession, type SessionLink } from './streaming.js';
+import { isTransient } from './transient.js';
 
 export interface SourceConfig {
   pgUrl: string;
@@ -35,12 +50,16 @@ export interface SourceConfig {
   topicSettings?: TopicSettings;
   /** Records per log append. */
   batchRecords?: number;
+  /** Replace a lost slot with a new one and snapshot again. */
+  resnapshot?: boolean;
+  /** How long transient failures are waited out before giving up (ms). */
+  retryWindowMs?: number;
 }
 
 export interface SourceDeps {
   log: TopicLog;
   logger: Logger;
-  /** Called once the snapshot is done and changes stream (for `cdc demo` and embedding). */
+  /** Called each time the snapshot is done and changes stream (for `cdc demo` and embedding). */
   onStreaming?: () => void;
 }
 
@@ -49,10 +68,41 @@ export interface Source {
   run(signal: AbortSignal): Promise<void>;
 }
 
-const STATUS_INTERVAL_MS = 10_000;
-
 export function createSource(config: SourceConfig, deps: SourceDeps): Source {
   return { run: (signal) => runSource(config, deps, signal) };
+}
+
+async function runSource(config: SourceConfig, deps: SourceDeps, signal: AbortSignal): Promise<void> {
+  validateSlotName(config.slot);
+  const window = config.retryWindowMs ?? 5 * 60_000;
+  let established = false;
+  let failingSince: number | null = null;
+  const emitted = new Set<string>();
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await runOnce(config, deps, signal, emitted, () => {
+        established = true;
+        failingSince = null;
+      });
+      return;
+    } catch (e) {
+      if (signal.aborted || !established || !isTransient(e)) throw e instanceof CdcError ? e : new CdcError('SOURCE_FAILED', `cdc start failed: ${messageOf(e)}`, { cause: e });
+      failingSince ??= Date.now();
+      if (Date.now() - failingSince > window) {
+        throw new CdcError('SOURCE_GAVE_UP', `cdc start gave up after ${Math.round(window / 1000)} s of failures: ${messageOf(e)}`, {
+          hint: 'check PostgreSQL and the log; nothing unconfirmed is lost: the next cdc start resends it',
+          cause: e,
+        });
+      }
+      const delay = Math.round(Math.random() * Math.min(15_000, 500 * 2 ** Math.min(attempt, 5)));
+      deps.logger.warn('connection lost; retrying', { error: messageOf(e), code: e instanceof CdcError ? e.code : undefined, retry_in_ms: delay });
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, delay);
+        signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+      });
+      if (signal.aborted) return;
+    }
+  }
 }
 
 function reportKeyless(tables: readonly CatalogTable[], logger: Logger): void {
@@ -64,17 +114,21 @@ function reportKeyless(tables: readonly CatalogTable[], logger: Logger): void {
   }
 }
 
-async function runSource(config: SourceConfig, { log, logger, onStreaming }: SourceDeps, signal: AbortSignal): Promise<void> {
-  validateSlotName(config.slot);
+function slotLost(slot: string, why: string): CdcError {
+  return new CdcError('SLOT_LOST', `replication slot ${slot} ${why}: changes made since its last confirmed position may be missing from the log`, {
+    hint: `run cdc start --resnapshot (same flags) to start over with a new slot: it reads every table again and writes tombstones for rows deleted meanwhile, so replicas converge`,
+  });
+}
+
+async function runOnce(config: SourceConfig, { log, logger, onStreaming }: SourceDeps, signal: AbortSignal, emitted: Set<string>, established: () => void): Promise<void> {
   const client = await connectPg(config.pgUrl);
-  let stream: ReplicationStream | undefined;
+  const link: SessionLink = { confirmed: 0n, stream: undefined };
   try {
     await preflight(client);
     const database = (await client.query<{ db: string }>('SELECT current_database() AS db')).rows[0]?.db ?? '';
     const selection = selectTables(await listTables(client), config.tables);
     reportKeyless(selection.keyless, logger);
-    if (selection.captured.length === 0) logger.warn('no table to capture yet: cdc start will stream changes of tables added to the publication later');
-
+    if (selection.captured.length === 0) logger.warn('no table to capture yet');
     await log.connect();
     await log.ensureTopics(
       [schemaTopic(config.prefix), stateTopic(config.prefix), ...selection.captured.map((t) => tableTopic(config.prefix, t.schema, t.table))],
@@ -82,22 +136,34 @@ async function runSource(config: SourceConfig, { log, logger, onStreaming }: Sou
     );
     await ensurePublication(client, config.publication, selection.captured);
 
-    let confirmed = 0n;
     const mapper = new ChangeMapper(client, config.prefix);
+    mapper.markEmitted(emitted);
     const delivery = new Delivery({
       log,
       logger,
       batchRecords: config.batchRecords,
       onDurable: (lsn) => {
-        if (lsn > confirmed) {
-          confirmed = lsn;
-          stream?.sendStatus(lsn);
+        if (lsn > link.confirmed) {
+          link.confirmed = lsn;
+          link.stream?.sendStatus(lsn);
         }
       },
     });
 
-    const existing = await findSlot(client, config.slot);
-    if (!existing) {
+    const progress = await readSnapshotProgress(log, config.prefix, config.slot);
+    let slot = await findSlot(client, config.slot);
+    if (slot && slot.walStatus === 'lost' && !config.resnapshot) throw slotLost(config.slot, 'has lost WAL it needed (wal_status = lost)');
+    if (!slot && progress.size > 0 && !config.resnapshot) throw slotLost(config.slot, 'no longer exists, but the log holds its snapshot');
+    if (slot && config.resnapshot) {
+      checkSlot(config.slot, { ...slot, walStatus: null }, database);
+      await client.query('SELECT pg_drop_replication_slot($1)', [config.slot]);
+      logger.warn('dropped the replication slot to start over (--resnapshot)', { slot: config.slot });
+      slot = undefined;
+    }
+
+    if (!slot) {
+      // Progress of an earlier slot of this name says nothing about the new one.
+      if (progress.size > 0) await delivery.appendNow(selection.captured.map((t) => snapshotResetRecord(config.prefix, config.slot, t.schema, t.table)));
       const replication = await connectPg(config.pgUrl, { replication: true });
       let created;
       try {
@@ -107,95 +173,33 @@ async function runSource(config: SourceConfig, { log, logger, onStreaming }: Sou
         throw e;
       }
       logger.info('created replication slot', { slot: config.slot, consistent_point: formatLsn(created.consistentPoint) });
-      confirmed = created.consistentPoint;
+      link.confirmed = created.consistentPoint;
       await snapshotTables({
         client, tables: selection.captured, snapshotName: created.snapshotName, position: created.consistentPoint,
-        afterImport: () => replication.end(), mapper, delivery, prefix: config.prefix, slot: config.slot, logger, signal,
+        afterImport: () => replication.end(), mapper, delivery, prefix: config.prefix, slot: config.slot, logger, signal, reconcileWith: log,
       });
     } else {
-      checkSlot(config.slot, existing, database);
-      confirmed = existing.confirmedFlush ?? 0n;
-      const done = await snapshottedTables(log, config.prefix, config.slot);
-      const unfinished = selection.captured.filter((t) => !done.has(`${t.schema}.${t.table}`));
+      checkSlot(config.slot, slot, database);
+      link.confirmed = slot.confirmedFlush ?? 0n;
+      const unfinished = selection.captured.filter((t) => progress.get(`${t.schema}.${t.table}`)?.done !== true);
       if (unfinished.length > 0) {
         logger.info('snapshot of tables not yet read in full', { tables: unfinished.map((t) => `${t.schema}.${t.table}`).join(',') });
-        await snapshotTables({ client, tables: unfinished, position: confirmed, mapper, delivery, prefix: config.prefix, slot: config.slot, logger, signal });
+        await snapshotTables({ client, tables: unfinished, progress, position: link.confirmed, mapper, delivery, prefix: config.prefix, slot: config.slot, logger, signal });
       }
     }
     await delivery.flush();
+    for (const id of mapper.emittedIds()) emitted.add(id);
     if (signal.aborted) return;
-
-    const replication = await connectPg(config.pgUrl, { replication: true });
-    let tx: { lsn: string; txid: string; commitTime: string } | null = null;
-    let stopping = false;
-    const handle = async (event: StreamEvent): Promise<void> => {
-      if (stopping) return;
-      if (event.kind === 'keepalive') {
-        if (tx === null && delivery.idle && event.walEnd > confirmed) {
-          confirmed = event.walEnd;
-          stream?.sendStatus(confirmed);
-        } else if (event.replyRequested) {
-          stream?.sendStatus(confirmed);
-        }
-        return;
-      }
-      const m = event.message;
-      switch (m.tag) {
-        case 'begin':
-          tx = { lsn: formatLsn(m.finalLsn), txid: String(m.xid), commitTime: pgTimeToIso(m.commitTime) };
-          return;
-        case 'commit':
-          tx = null;
-          delivery.commit(m.endLsn);
-          return;
-        case 'relation': {
-          const record = await mapper.relation(m);
-          if (record) await delivery.appendNow([record]);
-          return;
-        }
-        case 'insert':
-        case 'update': {
-          const source = { ...(tx ?? { lsn: formatLsn(event.lsn), txid: null, commitTime: null }), snapshot: false };
-          await delivery.add(m.tag === 'insert' ? await mapper.insert(m, source) : await mapper.update(m, source));
-          return;
-        }
-        case 'delete':
-          await delivery.add(mapper.delete(m));
-          return;
-        case 'truncate':
-          logger.error('TRUNCATE is not propagated: replicas keep the truncated rows until rebuilt from a new slot', {
-            code: 'TRUNCATE_UNSUPPORTED',
-            tables: m.relationOids.map((o) => mapper.nameOf(o)).join(','),
-          });
-          return;
-        default:
-          return;
-      }
+    const confirmed = (await findSlot(client, config.slot))?.confirmedFlush ?? link.confirmed;
+    const streaming = (): void => {
+      established();
+      onStreaming?.();
     };
-    stream = new ReplicationStream(replication, handle);
-    stream.start(config.slot, config.publication, 0n);
-    logger.info('streaming changes', { slot: config.slot, from: formatLsn(confirmed), log: log.description });
-    onStreaming?.();
-    const timer = setInterval(() => stream?.sendStatus(confirmed), STATUS_INTERVAL_MS);
-    try {
-      await new Promise<void>((resolve, reject) => {
-        if (signal.aborted) resolve();
-        signal.addEventListener('abort', () => resolve(), { once: true });
-        stream?.done.then(resolve, reject);
-      });
-    } finally {
-      clearInterval(timer);
-      stopping = true;
-    }
-    // Stopping: what was received goes to the log, the durable position to PostgreSQL.
-    await delivery.flush();
-    stream.sendStatus(confirmed);
-    logger.info('stopped', { confirmed: formatLsn(confirmed), records: delivery.delivered });
-  } catch (e) {
-    if (e instanceof CdcError) throw e;
-    throw new CdcError('SOURCE_FAILED', `cdc start failed: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+    await streamSession({ pgUrl: config.pgUrl, slot: config.slot, publication: config.publication, mapper, delivery, logger, confirmed, signal, onStreaming: streaming }, link);
+    for (const id of mapper.emittedIds()) emitted.add(id);
+    logger.info('stopped', { confirmed: formatLsn(link.confirmed), records: delivery.delivered });
   } finally {
-    await stream?.stop();
     await client.end().catch(() => undefined);
   }
 }
+

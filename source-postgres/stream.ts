@@ -142,9 +142,15 @@ function streamError(slot: string, e: unknown): CdcError {
       cause: e,
     });
   }
+  if (code === '55000' && /replication slot/i.test(messageOf(e))) {
+    return new CdcError('SLOT_LOST', `replication slot ${slot} can no longer be read (${messageOf(e)}): changes since its last confirmed position may be missing`, {
+      hint: 'run cdc start --resnapshot (same flags) to start over with a new slot; replicas converge',
+      cause: e,
+    });
+  }
   if (code === '42704') {
     return new CdcError('SLOT_LOST', `replication slot ${slot} no longer exists: changes since the last confirmed position may be missing`, {
-      hint: 'start again with a new slot and rebuild the replicas',
+      hint: 'run cdc start --resnapshot (same flags) to start over with a new slot; replicas converge',
       cause: e,
     });
   }
