@@ -5,7 +5,7 @@
  * key are idempotent.
  */
 import type { Statement } from 'better-sqlite3';
-import { CdcError } from '../common/index.js';
+import { CdcError, crashPoint } from '../common/index.js';
 import { decodeChange, decodeKey, decodeSchema, type LogBatch, type SchemaRecord } from '../compaction/index.js';
 import { replicaTableName, sqlIdent, type ReplicaDb } from './replica.js';
 import { columnValue, sqliteType } from './values.js';
@@ -156,6 +156,7 @@ export class Applier {
           commitTime = change.source.commitTime ?? commitTime;
         }
       }
+      crashPoint('sink-mid-transaction');
       this.saveOffset.run(batch.topic, batch.nextOffset, lsn, commitTime, new Date().toISOString());
     })();
     this.applied += batch.records.length;

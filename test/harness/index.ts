@@ -22,3 +22,4 @@ export {
 export { startPrivatePostgres, startPrivateKafka, type PrivatePostgres, type PrivateKafka } from './private.js';
 export type { PgStopMode } from './postgres.js';
 export type { PgControl, KafkaControl } from './provided.js';
+export { startProxy, type FaultProxy } from './proxy.js';
