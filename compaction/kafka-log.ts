@@ -5,8 +5,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import kafkajs from 'kafkajs';
-import type { Admin, Consumer, Kafka, KafkaConfig, Producer } from 'kafkajs';
-import { CdcError, messageOf, type Logger } from '../common/index.js';
+import type { Admin, Batch, Consumer, Kafka, KafkaConfig, Producer } from 'kafkajs';
+import { CdcError, messageOf, retry, type Logger } from '../common/index.js';
 import { defaultTopicSettings, type AppendRecord, type ConsumeOptions, type Consumption, type LogBatch, type LogRecord, type TopicLog, type TopicSettings } from './topic-log.js';
 
 const { Kafka: KafkaClient, logLevel } = kafkajs;
@@ -178,10 +178,8 @@ export class KafkaLog implements TopicLog {
   }
 
   async consume(options: ConsumeOptions): Promise<Consumption> {
-    // Offsets live in the replica, not in Kafka: a throwaway group only gets us fetch sessions.
-    const consumer = this.kafka.consumer({ groupId: `cdc-reader-${randomUUID()}`, allowAutoTopicCreation: false, maxBytesPerPartition: 1 << 20, maxBytes: 8 << 20 });
-    this.consumers.add(consumer);
     const next = new Map(options.from);
+    let consumer: Consumer | undefined;
     let failure: unknown;
     let settle!: { resolve: () => void; reject: (e: unknown) => void };
     const done = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
@@ -189,50 +187,76 @@ export class KafkaLog implements TopicLog {
     let stopping: Promise<void> | undefined;
     const stop = (): Promise<void> => {
       stopping ??= (async () => {
-        await consumer.disconnect().catch(() => undefined);
-        this.consumers.delete(consumer);
+        if (consumer) {
+          await consumer.disconnect().catch(() => undefined);
+          this.consumers.delete(consumer);
+        }
         if (failure === undefined) settle.resolve();
         else settle.reject(failure);
       })();
       return stopping;
     };
-    consumer.on(consumer.events.CRASH, (event) => {
-      if (!event.payload.restart) {
-        failure ??= unreachable(this.options.brokers, event.payload.error);
+    const eachBatch = async (batch: Batch): Promise<void> => {
+      if (stopping || failure !== undefined) return;
+      const from = next.get(batch.topic) ?? 0n;
+      const records: LogRecord[] = [];
+      for (const m of batch.messages) {
+        const offset = BigInt(m.offset);
+        if (offset < from) continue;
+        records.push({ topic: batch.topic, offset, key: m.key ?? Buffer.alloc(0), value: m.value });
+      }
+      const last = BigInt(batch.lastOffset()) + 1n;
+      const nextOffset = records.length > 0 ? (records[records.length - 1] as LogRecord).offset + 1n : last;
+      const upTo = nextOffset > last ? nextOffset : last;
+      if (upTo <= from) return;
+      const logBatch: LogBatch = { topic: batch.topic, records, nextOffset: upTo };
+      try {
+        await options.onBatch(logBatch);
+        next.set(batch.topic, upTo);
+      } catch (e) {
+        failure = e;
         void stop();
       }
-    });
-    try {
-      await consumer.connect();
-      await consumer.subscribe({ topics: [...next.keys()], fromBeginning: true });
-      await consumer.run({
-        autoCommit: false,
-        eachBatch: async ({ batch }) => {
-          if (stopping || failure !== undefined) return;
-          const from = next.get(batch.topic) ?? 0n;
-          const records: LogRecord[] = [];
-          for (const m of batch.messages) {
-            const offset = BigInt(m.offset);
-            if (offset < from) continue;
-            records.push({ topic: batch.topic, offset, key: m.key ?? Buffer.alloc(0), value: m.value });
-          }
-          const last = BigInt(batch.lastOffset()) + 1n;
-          const nextOffset = records.length > 0 ? (records[records.length - 1] as LogRecord).offset + 1n : last;
-          const upTo = nextOffset > last ? nextOffset : last;
-          if (upTo <= from) return;
-          const logBatch: LogBatch = { topic: batch.topic, records, nextOffset: upTo };
+    };
+    // A broker that just started (or restarted) may not have a group coordinator for a while:
+    // setting up is retried, each time with a fresh consumer.
+    const open = async (): Promise<Consumer> => {
+      // Offsets live in the replica, not in Kafka: a throwaway group only gets us fetch sessions.
+      const c = this.kafka.consumer({ groupId: `cdc-reader-${randomUUID()}`, allowAutoTopicCreation: false, maxBytesPerPartition: 1 << 20, maxBytes: 8 << 20 });
+      // Positions are ours, not the group's: after every (re)join — kafkajs restarts a crashed
+      // consumer with a fresh group session — fetching resumes at the next offset we need.
+      const seekAll = (): void => {
+        for (const [topic, offset] of next) {
           try {
-            await options.onBatch(logBatch);
-            next.set(batch.topic, upTo);
-          } catch (e) {
-            failure = e;
-            void stop();
+            c.seek({ topic, partition: 0, offset: offset.toString() });
+          } catch {
+            // Not joined yet (a restart is pending): the GROUP_JOIN handler seeks again.
           }
-        },
+        }
+      };
+      c.on(c.events.GROUP_JOIN, seekAll);
+      c.on(c.events.CRASH, (event) => {
+        if (!event.payload.restart && c === consumer) {
+          failure ??= unreachable(this.options.brokers, event.payload.error);
+          void stop();
+        }
       });
-      for (const [topic, offset] of next) consumer.seek({ topic, partition: 0, offset: offset.toString() });
+      try {
+        await c.connect();
+        await c.subscribe({ topics: [...next.keys()], fromBeginning: true });
+        await c.run({ autoCommit: false, eachBatch: ({ batch }) => eachBatch(batch) });
+        seekAll();
+        return c;
+      } catch (e) {
+        await c.disconnect().catch(() => undefined);
+        throw unreachable(this.options.brokers, e);
+      }
+    };
+    try {
+      consumer = await retry(open, { attempts: 10, baseMs: 500, maxMs: 8000, onRetry: (e) => this.options.logger.warn('Kafka consumer not ready; retrying', { error: messageOf(e) }) });
+      this.consumers.add(consumer);
     } catch (e) {
-      failure = unreachable(this.options.brokers, e);
+      failure = e;
       await stop();
     }
     return { stop, done };

@@ -13,6 +13,7 @@
 import { CdcError, type Logger } from '../common/index.js';
 import { readToEnd, schemaTopic, type LogBatch, type TopicLog } from '../compaction/index.js';
 import { Applier, UnknownSchemaError } from './apply.js';
+import { TransientWaiter } from './transient-waiter.js';
 import { createReplica, openReplica, type ReplicaDb } from './replica.js';
 
 export interface SinkConfig {
@@ -53,21 +54,28 @@ export async function runSink(config: SinkConfig, { log, logger }: SinkDeps, sig
       await readToEnd(log, new Map([[schemas, from]]), (batch) => void applier.applySchemas(batch));
     };
 
+    const waitOut = new TransientWaiter(logger, signal);
     for (;;) {
       if (signal.aborted) break;
-      await loadSchemas();
-      const offsets = applier.offsets();
-      const topics = applier.topics();
-      const from = new Map(topics.map((t) => [t, offsets.get(t) ?? 0n]));
-      if (!follow) {
-        targets ??= await log.endOffsets(topics);
-        for (const t of topics) if (!targets.has(t)) targets.set(t, (await log.endOffsets([t])).get(t) ?? 0n);
-        const remaining = new Map([...from].filter(([t, o]) => o < (targets?.get(t) ?? 0n)));
-        if (remaining.size === 0) break;
-        await replay(remaining);
-      } else {
-        from.set(schemas, offsets.get(schemas) ?? 0n);
-        if (!(await replay(from))) break;
+      try {
+        await loadSchemas();
+        const offsets = applier.offsets();
+        const topics = applier.topics();
+        const from = new Map(topics.map((t) => [t, offsets.get(t) ?? 0n]));
+        if (!follow) {
+          targets ??= await log.endOffsets(topics);
+          for (const t of topics) if (!targets.has(t)) targets.set(t, (await log.endOffsets([t])).get(t) ?? 0n);
+          const remaining = new Map([...from].filter(([t, o]) => o < (targets?.get(t) ?? 0n)));
+          if (remaining.size === 0) break;
+          await replay(remaining);
+        } else {
+          from.set(schemas, offsets.get(schemas) ?? 0n);
+          if (!(await replay(from))) break;
+        }
+        waitOut.succeeded();
+      } catch (e) {
+        // The log went away (a broker restart, an outage): resume from the replica's own offsets.
+        await waitOut.failed(e);
       }
     }
     logger.info(follow ? 'sink stopped' : 'bootstrap complete', { replica: config.replicaPath, records: applier.applied, seconds: Number(((Date.now() - started) / 1000).toFixed(2)) });

@@ -45,7 +45,8 @@ export class Pipeline {
       });
     } catch (e) {
       const diffs = await differences(this.o.pgUrl, this.replica(name), this.o.tables);
-      throw new Error(`${(e as Error).message}; ${diffs.length} differences, first: ${diffs.slice(0, 5).join(' | ')}`);
+      const tails = this.processes.map((p, i) => `--- process ${i} (pid ${p.pid}) stderr tail:\n${p.stderr().slice(-1500)}`).join('\n');
+      throw new Error(`${(e as Error).message}; ${diffs.length} differences, first: ${diffs.slice(0, 5).join(' | ')}\n${tails}`);
     }
   }
 
