@@ -7,6 +7,7 @@ import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { CdcError, redact } from '../common/index.js';
 import * as bootstrap from './commands/bootstrap.js';
+import * as rebuild from './commands/rebuild.js';
 import * as sink from './commands/sink.js';
 import * as start from './commands/start.js';
 import type { Env } from './config.js';
@@ -58,6 +59,7 @@ export async function main(argv: string[], env: Env): Promise<number> {
   parser = register(parser, start as CommandModule<unknown>);
   parser = register(parser, bootstrap as CommandModule<unknown>);
   parser = register(parser, sink as CommandModule<unknown>);
+  parser = register(parser, rebuild as CommandModule<unknown>);
   try {
     await parser.parseAsync();
     if (action) await action();

@@ -69,6 +69,15 @@ export const defaultTopicSettings: TopicSettings = {
   minCompactionLagMs: 0,
 };
 
+/** What the log says about one topic's configuration (for the audit and the hazard checks). */
+export interface TopicDescription {
+  readonly partitions: number;
+  /** Replicas per partition (the smallest, if they differ). */
+  readonly replicationFactor: number;
+  /** The topic's effective configuration (name → value), defaults included. */
+  readonly configs: ReadonlyMap<string, string>;
+}
+
 export interface TopicLog {
   /** Where the log is, for messages (no secrets). */
   readonly description: string;
@@ -82,6 +91,8 @@ export interface TopicLog {
   append(records: readonly AppendRecord[]): Promise<void>;
   /** For each topic, the offset the next appended record will get (0 for an empty topic). */
   endOffsets(topics: readonly string[]): Promise<Map<string, bigint>>;
+  /** Partitions, replication and configuration of existing topics (absent ones are left out). */
+  describeTopics?(topics: readonly string[]): Promise<Map<string, TopicDescription>>;
   /** Reads the topics from the given offsets, following them until stopped. */
   consume(options: ConsumeOptions): Promise<Consumption>;
   close(): Promise<void>;

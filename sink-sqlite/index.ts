@@ -8,3 +8,6 @@ export { columnValue, scalarValue, sqliteType } from './values.js';
 export type { SqliteValue } from './values.js';
 export { parsePgArray } from './pg-array.js';
 export { replicaTableName, sqlIdent, checkReplicaDirectory } from './replica.js';
+export { rebuildReplica } from './rebuild.js';
+export type { RebuildResult } from './rebuild.js';
+export { isCorruption, replicaCorrupt } from './integrity.js';

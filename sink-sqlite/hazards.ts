@@ -1,0 +1,54 @@
+/**
+ * The compaction hazard of a sink that comes back after a long absence. Kafka keeps a tombstone
+ * only `delete.retention.ms` after compaction reaches it; after that the deleted key simply
+ * vanishes from the topic. A sink that last read a topic longer ago than that, and still has
+ * records to read there, may therefore never see some deletes: its replica would keep rows the
+ * source deleted, silently. Such a sink refuses to continue incrementally and asks for a rebuild.
+ *
+ * "Last read" is `_cdc_offsets.updated_at`: set by every applied batch and, when a sink stops
+ * cleanly, for every topic (it was reading all of them until then). A sink killed with SIGKILL
+ * leaves older times behind, which only makes the check more cautious.
+ */
+import { CdcError } from '../common/index.js';
+import type { TopicLog } from '../compaction/index.js';
+import type { ReplicaDb } from './replica.js';
+
+/** A topic of the replica whose tombstones may have been compacted away unseen. */
+export interface TombstoneHazard {
+  topic: string;
+  lastRead: string;
+  deleteRetentionMs: number;
+  behind: bigint;
+}
+
+/** The topics of `db` that a sink can no longer follow safely (see the file comment). */
+export async function tombstoneHazards(db: ReplicaDb, log: TopicLog, now = Date.now()): Promise<TombstoneHazard[]> {
+  const rows = db.prepare('SELECT topic, next_offset, updated_at FROM _cdc_offsets').all() as { topic: string; next_offset: bigint; updated_at: string }[];
+  if (rows.length === 0 || !log.describeTopics) return [];
+  const described = await log.describeTopics(rows.map((r) => r.topic));
+  const ends = await log.endOffsets(rows.map((r) => r.topic).filter((t) => described.has(t)));
+  const out: TombstoneHazard[] = [];
+  for (const r of rows) {
+    const retention = Number(described.get(r.topic)?.configs.get('delete.retention.ms') ?? NaN);
+    const lastRead = Date.parse(r.updated_at);
+    const behind = (ends.get(r.topic) ?? 0n) - BigInt(r.next_offset);
+    if (!Number.isFinite(retention) || !Number.isFinite(lastRead) || behind <= 0n) continue;
+    if (now - lastRead > retention) out.push({ topic: r.topic, lastRead: r.updated_at, deleteRetentionMs: retention, behind });
+  }
+  return out;
+}
+
+/** Throws (exit 1, rebuild hint) when {@link tombstoneHazards} finds any. */
+export async function checkTombstoneHorizon(db: ReplicaDb, log: TopicLog, path: string, name: string): Promise<void> {
+  const hazards = await tombstoneHazards(db, log);
+  if (hazards.length === 0) return;
+  const what = hazards.map((h) => `${h.topic} (last read ${h.lastRead}, delete.retention.ms ${h.deleteRetentionMs}, ${h.behind} records to read)`).join('; ');
+  throw new CdcError('TOMBSTONES_MAY_BE_LOST', `the replica ${path} was last updated longer ago than its topics keep tombstones, so deletes may have been compacted away unseen: ${what}`, {
+    hint: `run cdc rebuild ${name} --log ${log.description} --replica ${path} to rebuild it from the log`,
+  });
+}
+
+/** Records that the sink has read every topic up to its offsets until now (a clean stop). */
+export function markOffsetsSeen(db: ReplicaDb, now = new Date()): void {
+  db.prepare('UPDATE _cdc_offsets SET updated_at = ?').run(now.toISOString());
+}
