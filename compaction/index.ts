@@ -12,3 +12,5 @@ export { encodeKey, decodeKey, encodeChange, decodeChange, encodeSchema, encodeS
 export type { ColumnDef, TableSchema, SchemaRecord, RowValues, SourcePosition, ChangeValue, ChangeOp } from './codec.js';
 export { readToEnd } from './read-to-end.js';
 export { stateTopic, snapshotDoneRecord, snapshottedTables } from './progress.js';
+export { auditTopics, auditTopic } from './audit.js';
+export type { AuditFinding } from './audit.js';

@@ -13,7 +13,7 @@
  */
 import type pg from 'pg';
 import { CdcError, formatLsn, type Logger } from '../common/index.js';
-import { schemaTopic, snapshottedTables, stateTopic, tableTopic, type TopicLog, type TopicSettings, defaultTopicSettings } from '../compaction/index.js';
+import { auditTopics, schemaTopic, snapshottedTables, stateTopic, tableTopic, type TopicLog, type TopicSettings, defaultTopicSettings } from '../compaction/index.js';
 import { listTables, selectTables, type CatalogTable } from './catalog.js';
 import { ChangeMapper } from './changes.js';
 import { connectPg, qualified } from './connect.js';
@@ -78,6 +78,7 @@ async function runSource(config: SourceConfig, { log, logger }: SourceDeps, sign
       [schemaTopic(config.prefix), stateTopic(config.prefix), ...selection.captured.map((t) => tableTopic(config.prefix, t.schema, t.table))],
       config.topicSettings ?? defaultTopicSettings,
     );
+    await auditTopics(log, [schemaTopic(config.prefix), stateTopic(config.prefix), ...selection.captured.map((t) => tableTopic(config.prefix, t.schema, t.table))], logger);
     await ensurePublication(client, config.publication, selection.captured);
 
     let confirmed = 0n;
