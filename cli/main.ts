@@ -8,6 +8,7 @@ import { hideBin } from 'yargs/helpers';
 import { CdcError, redact } from '../common/index.js';
 import * as bootstrap from './commands/bootstrap.js';
 import * as rebuild from './commands/rebuild.js';
+import * as status from './commands/status.js';
 import * as sink from './commands/sink.js';
 import * as start from './commands/start.js';
 import type { Env } from './config.js';
@@ -60,6 +61,7 @@ export async function main(argv: string[], env: Env): Promise<number> {
   parser = register(parser, bootstrap as CommandModule<unknown>);
   parser = register(parser, sink as CommandModule<unknown>);
   parser = register(parser, rebuild as CommandModule<unknown>);
+  parser = register(parser, status as CommandModule<unknown>);
   try {
     await parser.parseAsync();
     if (action) await action();

@@ -11,3 +11,5 @@ export { replicaTableName, sqlIdent, checkReplicaDirectory } from './replica.js'
 export { rebuildReplica } from './rebuild.js';
 export type { RebuildResult } from './rebuild.js';
 export { isCorruption, replicaCorrupt } from './integrity.js';
+export { readReplicaStatus } from './replica-status.js';
+export type { ReplicaStatus, ReplicaTopicStatus } from './replica-status.js';
