@@ -13,3 +13,5 @@ export type { RebuildResult } from './rebuild.js';
 export { isCorruption, replicaCorrupt } from './integrity.js';
 export { readReplicaStatus } from './replica-status.js';
 export type { ReplicaStatus, ReplicaTopicStatus } from './replica-status.js';
+export { verifyReplica, replicaDiffers } from './verify.js';
+export type { VerifySource, VerifyKeyOrder, VerifyDifference, VerifyTableResult } from './verify.js';
