@@ -10,7 +10,9 @@
  *             of the same rows in one transaction
  *
  * Needs a PostgreSQL with wal_level=logical (superuser URL) and a Kafka broker:
- *   npm run bench -- --pg postgres://… --kafka host:port [--rows 100000] [--json out.json]
+ *   npm run bench -- --pg postgres://… --kafka host:port [--rows 100000] [--json out.json] [--skip-source]
+ * (`--skip-source` leaves out the source phase: the topic then holds the N snapshot rows, and the
+ * bootstrap replays those; useful for a 1M-row bootstrap measurement without 2M rows of WAL.)
  * (or CDC_BENCH_PG_URL / CDC_BENCH_KAFKA).
  */
 import { execFileSync, spawn } from 'node:child_process';
@@ -66,6 +68,8 @@ async function main(): Promise<void> {
   const pgUrl = arg('pg') ?? process.env['CDC_BENCH_PG_URL'];
   const kafka = arg('kafka') ?? process.env['CDC_BENCH_KAFKA'];
   const rows = Number(arg('rows') ?? 100_000);
+  const skipSource = process.argv.includes('--skip-source');
+  const records = skipSource ? rows : 2 * rows;
   if (!pgUrl || !kafka) {
     process.stderr.write('error: the benchmark needs a PostgreSQL and a Kafka broker\nTry: npm run bench -- --pg postgres://postgres:pw@127.0.0.1:5432/postgres --kafka 127.0.0.1:9092\n');
     process.exit(2);
@@ -94,36 +98,39 @@ async function main(): Promise<void> {
     await source.done;
 
     // Source: the same WAL decoded by pg_recvlogical and by cdc start, both from a cold start.
-    await query(url, `SELECT pg_create_logical_replication_slot('${run}_base', 'pgoutput')`);
-    await query(url, fill(rows + 1));
-    const [{ lsn } = { lsn: '' }] = await query(url, 'SELECT pg_current_wal_lsn()::text AS lsn');
-    const u = new URL(url);
-    let t0 = performance.now();
-    execFileSync(pgBin('pg_recvlogical'), ['-d', url, '--slot', `${run}_base`, '--start', '-o', 'proto_version=1', '-o', `publication_names=${run}`, '--endpos', lsn, '-f', '/dev/null', '--no-loop'], {
-      stdio: 'ignore',
-      env: { ...process.env, PGPASSWORD: decodeURIComponent(u.password) },
-    });
-    const recvSeconds = (performance.now() - t0) / 1000;
-    results['recvlogical_rows_per_s'] = Math.round(rows / recvSeconds);
-    await query(url, `SELECT pg_drop_replication_slot('${run}_base')`);
+    let t0 = 0;
+    if (!skipSource) {
+      await query(url, `SELECT pg_create_logical_replication_slot('${run}_base', 'pgoutput')`);
+      await query(url, fill(rows + 1));
+      const [{ lsn } = { lsn: '' }] = await query(url, 'SELECT pg_current_wal_lsn()::text AS lsn');
+      const u = new URL(url);
+      t0 = performance.now();
+      execFileSync(pgBin('pg_recvlogical'), ['-d', url, '--slot', `${run}_base`, '--start', '-o', 'proto_version=1', '-o', `publication_names=${run}`, '--endpos', lsn, '-f', '/dev/null', '--no-loop'], {
+        stdio: 'ignore',
+        env: { ...process.env, PGPASSWORD: decodeURIComponent(u.password) },
+      });
+      const recvSeconds = (performance.now() - t0) / 1000;
+      results['recvlogical_rows_per_s'] = Math.round(rows / recvSeconds);
+      await query(url, `SELECT pg_drop_replication_slot('${run}_base')`);
 
-    t0 = performance.now();
-    source = cdc(startArgs);
-    await until('cdc start to confirm the WAL', async () => {
-      const [r] = await query(url, 'SELECT (confirmed_flush_lsn >= $1::pg_lsn)::text AS ok FROM pg_replication_slots WHERE slot_name = $2', [lsn, run]);
-      return r?.['ok'] === 'true';
-    });
-    const sourceSeconds = (performance.now() - t0) / 1000;
-    results['source_rows_per_s'] = Math.round(rows / sourceSeconds);
-    source.kill('SIGTERM');
-    await source.done;
+      t0 = performance.now();
+      source = cdc(startArgs);
+      await until('cdc start to confirm the WAL', async () => {
+        const [r] = await query(url, 'SELECT (confirmed_flush_lsn >= $1::pg_lsn)::text AS ok FROM pg_replication_slots WHERE slot_name = $2', [lsn, run]);
+        return r?.['ok'] === 'true';
+      });
+      const sourceSeconds = (performance.now() - t0) / 1000;
+      results['source_rows_per_s'] = Math.round(rows / sourceSeconds);
+      source.kill('SIGTERM');
+      await source.done;
+    }
 
     // Bootstrap: the topic (2 × rows records) into a new replica.
     t0 = performance.now();
     const boot = await cdc(['bootstrap', 'bench', '--log', log, '--replica', join(dir, 'replica.db'), '--topic-prefix', run]).done;
     if (boot.code !== 0) throw new Error(`bootstrap failed: ${boot.stderr}`);
     const bootSeconds = (performance.now() - t0) / 1000;
-    results['bootstrap_rows_per_s'] = Math.round((2 * rows) / bootSeconds);
+    results['bootstrap_rows_per_s'] = Math.round(records / bootSeconds);
 
     const raw = new Database(join(dir, 'raw.db'));
     raw.pragma('journal_mode = WAL');
@@ -132,9 +139,9 @@ async function main(): Promise<void> {
     const up = raw.prepare('INSERT INTO items VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET name = excluded.name, price = excluded.price, updated = excluded.updated, tags = excluded.tags');
     t0 = performance.now();
     raw.transaction(() => {
-      for (let i = 1; i <= 2 * rows; i++) up.run(BigInt(i), `item ${i}`, (i / 100).toFixed(2), '2026-01-01 00:00:00.001Z', `["a","b${i}"]`);
+      for (let i = 1; i <= records; i++) up.run(BigInt(i), `item ${i}`, (i / 100).toFixed(2), '2026-01-01 00:00:00.001Z', `["a","b${i}"]`);
     })();
-    results['sqlite_upsert_rows_per_s'] = Math.round((2 * rows) / ((performance.now() - t0) / 1000));
+    results['sqlite_upsert_rows_per_s'] = Math.round(records / ((performance.now() - t0) / 1000));
     raw.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });
