@@ -194,6 +194,12 @@ export class KafkaLog implements TopicLog {
     return out;
   }
 
+  async offsetAtTime(topic: string, timestampMs: number): Promise<bigint> {
+    const admin = await this.getAdmin();
+    const parts = await admin.fetchTopicOffsetsByTimestamp(topic, timestampMs);
+    return parts.reduce((sum, p) => sum + BigInt(p.offset), 0n);
+  }
+
   async consume(options: ConsumeOptions): Promise<Consumption> {
     // Offsets live in the replica, not in Kafka: a throwaway group only gets us fetch sessions.
     const consumer = this.kafka.consumer({ groupId: `cdc-reader-${randomUUID()}`, allowAutoTopicCreation: false, maxBytesPerPartition: 1 << 20, maxBytes: 8 << 20 });

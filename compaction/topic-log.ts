@@ -93,6 +93,8 @@ export interface TopicLog {
   endOffsets(topics: readonly string[]): Promise<Map<string, bigint>>;
   /** Partitions, replication and configuration of existing topics (absent ones are left out). */
   describeTopics?(topics: readonly string[]): Promise<Map<string, TopicDescription>>;
+  /** The offset of the first record appended at or after `timestampMs` (the end offset if none). */
+  offsetAtTime?(topic: string, timestampMs: number): Promise<bigint>;
   /** Reads the topics from the given offsets, following them until stopped. */
   consume(options: ConsumeOptions): Promise<Consumption>;
   close(): Promise<void>;
