@@ -133,6 +133,8 @@ export async function runSink(config: SinkConfig, { log, logger }: SinkDeps, sig
           timers.set(batch.topic, setTimeout(() => {
             try {
               release(batch.topic);
+              // A definition unknown so far: resubscribe, as onBatch would.
+              if (resubscribe) finished();
             } catch (e) {
               flushFailure = e;
               finished();
