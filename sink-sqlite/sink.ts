@@ -158,7 +158,11 @@ export async function runSink(config: SinkConfig, { log, logger }: SinkDeps, sig
       return resubscribe;
     }
   } finally {
-    if (clean && db.open) markOffsetsSeen(db);
+    if (clean && db.open) {
+      // A bootstrap stopped early: durable settings back, and what it applied made durable.
+      endBulkLoad?.();
+      markOffsetsSeen(db);
+    }
     db.close();
   }
 }
