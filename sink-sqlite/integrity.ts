@@ -5,8 +5,8 @@
  * more changes on top of a broken b-tree only spreads the damage.
  *
  * Cost: `PRAGMA quick_check` reads every page once (it skips the index-vs-table cross check of
- * `integrity_check`, which is many times slower). That is sequential I/O, about a second per GB
- * on an SSD, paid once per sink start, never per batch.
+ * `integrity_check`, which is slower on tables with indexes). That is one read of the file (0.13 s
+ * for a 69 MB, 1M-row replica in the page cache), paid once per sink start, never per batch.
  */
 import { CdcError } from '../common/index.js';
 import type { ReplicaDb } from './replica.js';
