@@ -20,6 +20,8 @@ import { columnValue, sqliteType, type SqliteValue } from './values.js';
 export interface VerifyKeyOrder {
   readonly column: string;
   readonly asText: boolean;
+  /** A timestamptz: the replica's text has `Z` for `+00`, which orders differently (`.` < `Z`). */
+  readonly utcZ?: boolean;
 }
 
 type TextRow = (string | null)[];
@@ -86,7 +88,7 @@ class TableCheck {
     this.keyIndex = schema.key.map((k) => schema.columns.findIndex((c) => c.name === k));
     this.key = this.keyIndex.map((i) => {
       const c = schema.columns[i] as ColumnDef;
-      return { column: c.name, asText: sqliteType(c) === 'TEXT' };
+      return { column: c.name, asText: sqliteType(c) === 'TEXT', utcZ: c.elem === null && c.base === 'timestamptz' };
     });
     this.select = `SELECT ${schema.columns.map((c) => sqlIdent(c.name)).join(', ')} FROM ${sqlIdent(this.name)}`;
     this.keyList = `(${schema.key.map(sqlIdent).join(', ')})`;

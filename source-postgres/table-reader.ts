@@ -15,10 +15,17 @@ import { quoteIdent } from './connect.js';
 export interface KeyOrder {
   readonly column: string;
   readonly asText: boolean;
+  /** A timestamptz, stored with `Z` for `+00`: ordered by that text, as SQLite orders it. */
+  readonly utcZ?: boolean;
+}
+
+/** The text SQLite holds for a TEXT key, as an SQL expression over `text` (a text value). */
+function replicaText(k: KeyOrder, text: string): string {
+  return k.utcZ ? `regexp_replace(${text}, '\\+00( BC)?$', 'Z\\1')` : text;
 }
 
 function orderExpr(k: KeyOrder): string {
-  return k.asText ? `(${quoteIdent(k.column)}::text COLLATE "C")` : quoteIdent(k.column);
+  return k.asText ? `(${replicaText(k, `${quoteIdent(k.column)}::text`)} COLLATE "C")` : quoteIdent(k.column);
 }
 
 function selectSql(schema: string, table: string, columns: readonly string[], key: readonly KeyOrder[], where: string): string {
@@ -66,7 +73,7 @@ export async function readKeyRange(
   const bound = (values: readonly (string | null)[]): string => {
     const refs = key.map((k, i) => {
       params.push(values[i] ?? null);
-      return k.asText ? `($${params.length}::text COLLATE "C")` : `$${params.length}`;
+      return k.asText ? `(${replicaText(k, `$${params.length}::text`)} COLLATE "C")` : `$${params.length}`;
     });
     return `(${refs.join(', ')})`;
   };

@@ -14,6 +14,10 @@ INSERT INTO docs SELECT (ARRAY['de','En','en','Ω','z','ÄÖ'])[1 + g % 6], g, '
   FROM generate_series(1, 5000) g;
 CREATE TABLE counters (id bigint PRIMARY KEY, v bigint);
 INSERT INTO counters SELECT g, g * 9007199254740 FROM generate_series(1, 3000) g;
+-- Keyed by timestamptz, whole and half seconds: the replica's text ('…:00Z', '…:00.5Z') sorts
+-- differently from PostgreSQL's ('…:00+00', '…:00.5+00'), which verify must allow for.
+CREATE TABLE events (at timestamptz PRIMARY KEY, v int);
+INSERT INTO events SELECT timestamptz '2026-01-01 00:00:00+00' + (g / 2) * interval '1 second' + (g % 2) * interval '0.5 second', g FROM generate_series(1, 5000) g;
 `;
 
 describe('bootstrap progress and --follow, cdc verify and cdc status', () => {
@@ -62,6 +66,7 @@ describe('bootstrap progress and --follow, cdc verify and cdc status', () => {
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^docs: equal \(5000 rows, \d+ chunks\)$/m);
     expect(r.stdout).toMatch(/^counters: equal \(3001 rows/m);
+    expect(r.stdout).toMatch(/^events: equal \(5000 rows, 3 chunks\)$/m);
   });
 
   it('verify exits 1 and names the tables and key ranges that differ', async () => {
