@@ -109,6 +109,7 @@ export function resolveSinkConfig(flags: SinkFlags, env: Env): SinkCommandConfig
   };
 }
 
+/** `cdc status` flags as yargs parses them. */
 export interface StatusFlags {
   pg?: string;
   log?: string;
@@ -118,6 +119,7 @@ export interface StatusFlags {
   logLevel?: string;
 }
 
+/** `cdc status`, resolved. */
 export interface StatusConfig extends CommonConfig {
   pgUrl: string | undefined;
   log: LogLocation | undefined;
@@ -147,6 +149,7 @@ export function resolveStatusConfig(flags: StatusFlags, env: Env): StatusConfig 
   };
 }
 
+/** `cdc verify` flags as yargs parses them. */
 export interface VerifyFlags {
   pg?: string;
   replica?: string;
@@ -155,6 +158,7 @@ export interface VerifyFlags {
   logLevel?: string;
 }
 
+/** `cdc verify`, resolved. */
 export interface VerifyConfig extends CommonConfig {
   pgUrl: string;
   replica: string;
@@ -163,6 +167,7 @@ export interface VerifyConfig extends CommonConfig {
   settleSeconds: number;
 }
 
+/** `cdc verify`: a source URL and an existing replica; `--settle` in seconds, 0 or more. */
 export function resolveVerifyConfig(flags: VerifyFlags, env: Env): VerifyConfig {
   const replica = flags.replica ?? env['CDC_REPLICA'];
   if (replica === undefined || replica.trim() === '') {

@@ -8,6 +8,7 @@ import type { Logger } from '../common/index.js';
 const TTY_EVERY_MS = 250;
 const LINE_EVERY_MS = 5000;
 
+/** Where and how {@link Progress} reports. */
 export interface ProgressOptions {
   logger: Logger;
   /** Where the terminal line goes; when absent (or not a terminal) log lines are used. */
@@ -16,6 +17,7 @@ export interface ProgressOptions {
   what: string;
 }
 
+/** Counts applied records and reports them at a readable pace (see the file comment). */
 export class Progress {
   private readonly started = Date.now();
   private last = 0;

@@ -15,6 +15,7 @@ import { CdcError, ConfigError } from '../common/index.js';
 import { checkReplicaDirectory } from './replica.js';
 import { runSink, type SinkConfig, type SinkDeps } from './sink.js';
 
+/** What a finished rebuild did with the old file. */
 export interface RebuildResult {
   /** Where the replaced file now is, if there was one. */
   aside: string | undefined;

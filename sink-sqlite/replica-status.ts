@@ -15,6 +15,7 @@ export interface ReplicaTopicStatus {
   updatedAt: string;
 }
 
+/** A replica's sink, offsets and source position (see {@link readReplicaStatus}). */
 export interface ReplicaStatus {
   path: string;
   sinkName: string | null;

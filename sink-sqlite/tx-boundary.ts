@@ -26,6 +26,7 @@ function txidOf(r: LogRecord): string | null | undefined {
   return decodeChange(r.value).source.txid;
 }
 
+/** Per topic, the records held back because their transaction may continue in the next batch. */
 export class TxBoundary {
   private readonly held = new Map<string, LogRecord[]>();
 

@@ -45,6 +45,7 @@ export interface VerifyDifference {
   replicaRows: number;
 }
 
+/** One table's outcome: rows and chunks compared, and the ranges that still differ. */
 export interface VerifyTableResult {
   table: string;
   rows: number;
@@ -52,6 +53,7 @@ export interface VerifyTableResult {
   differences: VerifyDifference[];
 }
 
+/** What {@link verifyReplica} compares, and how patiently. */
 export interface VerifyOptions {
   /** `schema.table` names to check (all replica tables when absent). */
   tables?: readonly { schema: string; table: string }[] | undefined;
