@@ -129,3 +129,81 @@ export function resolveSinkConfig(flags: SinkFlags, env: Env): SinkCommandConfig
     logLevel: logLevel(flags.logLevel, env),
   };
 }
+
+/** `cdc status` flags as yargs parses them. */
+export interface StatusFlags {
+  pg?: string;
+  log?: string;
+  replica?: string[];
+  topicPrefix?: string;
+  json?: boolean;
+  logLevel?: string;
+}
+
+/** `cdc status`, resolved. */
+export interface StatusConfig extends CommonConfig {
+  pgUrl: string | undefined;
+  log: LogLocation | undefined;
+  replicas: string[];
+  /** The prefix given, if any; otherwise the replicas' own prefixes, else `cdc`. */
+  prefix: string | undefined;
+  json: boolean;
+}
+
+/** `cdc status`: every source is optional, but at least one must be named. */
+export function resolveStatusConfig(flags: StatusFlags, env: Env): StatusConfig {
+  const pg = flags.pg ?? env['CDC_PG_URL'];
+  const logValue = flags.log ?? env['CDC_LOG'];
+  const replicas = flags.replica ?? (env['CDC_REPLICA'] ? [env['CDC_REPLICA']] : []);
+  if (pg === undefined && logValue === undefined && replicas.length === 0) {
+    throw new ConfigError('STATUS_NOTHING', 'cdc status needs something to look at', { hint: 'pass --pg URL, --log LOG and/or --replica FILE (or set CDC_PG_URL, CDC_LOG)' });
+  }
+  const topicPrefix = flags.topicPrefix ?? env['CDC_TOPIC_PREFIX'];
+  if (topicPrefix !== undefined) validatePrefix(topicPrefix);
+  return {
+    pgUrl: pg === undefined ? undefined : validatePgUrl(pg),
+    log: logValue === undefined ? undefined : parseLogLocation(logValue),
+    replicas,
+    prefix: topicPrefix,
+    json: flags.json ?? false,
+    logLevel: logLevel(flags.logLevel, env),
+  };
+}
+
+/** `cdc verify` flags as yargs parses them. */
+export interface VerifyFlags {
+  pg?: string;
+  replica?: string;
+  tables?: string;
+  settle?: number;
+  logLevel?: string;
+}
+
+/** `cdc verify`, resolved. */
+export interface VerifyConfig extends CommonConfig {
+  pgUrl: string;
+  replica: string;
+  tables: { schema: string; table: string }[] | undefined;
+  /** Seconds a differing chunk is re-checked while the replica may still be catching up. */
+  settleSeconds: number;
+}
+
+/** `cdc verify`: a source URL and an existing replica; `--settle` in seconds, 0 or more. */
+export function resolveVerifyConfig(flags: VerifyFlags, env: Env): VerifyConfig {
+  const replica = flags.replica ?? env['CDC_REPLICA'];
+  if (replica === undefined || replica.trim() === '') {
+    throw new ConfigError('REPLICA_MISSING', 'no replica file given', { hint: 'pass --replica ./replica.db' });
+  }
+  const settle = flags.settle ?? 10;
+  if (!Number.isFinite(settle) || settle < 0) {
+    throw new ConfigError('SETTLE_INVALID', `--settle ${String(flags.settle)} is not a number of seconds`, { hint: 'pass --settle 10 (0 to compare once)' });
+  }
+  const tables = flags.tables ?? env['CDC_TABLES'];
+  return {
+    pgUrl: validatePgUrl(flags.pg ?? env['CDC_PG_URL']),
+    replica,
+    tables: tables ? parseTableList(tables) : undefined,
+    settleSeconds: settle,
+    logLevel: logLevel(flags.logLevel, env),
+  };
+}

@@ -9,6 +9,9 @@ import { CdcError, redact } from '../common/index.js';
 import * as bootstrap from './commands/bootstrap.js';
 import * as copyLog from './commands/copy-log.js';
 import * as demo from './commands/demo.js';
+import * as rebuild from './commands/rebuild.js';
+import * as status from './commands/status.js';
+import * as verify from './commands/verify.js';
 import * as sink from './commands/sink.js';
 import * as start from './commands/start.js';
 import type { Env } from './config.js';
@@ -62,6 +65,9 @@ export async function main(argv: string[], env: Env): Promise<number> {
   parser = register(parser, sink as CommandModule<unknown>);
   parser = register(parser, copyLog as CommandModule<unknown>);
   parser = register(parser, demo as CommandModule<unknown>);
+  parser = register(parser, rebuild as CommandModule<unknown>);
+  parser = register(parser, status as CommandModule<unknown>);
+  parser = register(parser, verify as CommandModule<unknown>);
   try {
     await parser.parseAsync();
     if (action) await action();

@@ -2,7 +2,7 @@
  * The log between the source and the sinks: the TopicLog contract, its implementations, topic
  * naming and the record format.
  */
-export type { TopicLog, LogRecord, AppendRecord, LogBatch, ConsumeOptions, Consumption, TopicSettings } from './topic-log.js';
+export type { TopicLog, LogRecord, AppendRecord, LogBatch, ConsumeOptions, Consumption, TopicSettings, TopicDescription } from './topic-log.js';
 export { defaultTopicSettings } from './topic-log.js';
 export { KafkaLog } from './kafka-log.js';
 export { DirLog } from './dir-log.js';
@@ -17,3 +17,5 @@ export { stateTopic, snapshotProgressRecord, snapshotResetRecord, readSnapshotPr
 export type { SnapshotProgress } from './progress.js';
 export { copyLog } from './copy-log.js';
 export type { CopyResult } from './copy-log.js';
+export { auditTopics, auditTopic } from './audit.js';
+export type { AuditFinding } from './audit.js';

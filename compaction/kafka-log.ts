@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import kafkajs from 'kafkajs';
 import type { Admin, Batch, Consumer, Kafka, KafkaConfig, Producer } from 'kafkajs';
 import { CdcError, messageOf, retry, type Logger } from '../common/index.js';
-import { defaultTopicSettings, type AppendRecord, type ConsumeOptions, type Consumption, type LogBatch, type LogRecord, type TopicLog, type TopicSettings } from './topic-log.js';
+import { defaultTopicSettings, type AppendRecord, type ConsumeOptions, type Consumption, type LogBatch, type LogRecord, type TopicDescription, type TopicLog, type TopicSettings } from './topic-log.js';
 
 const { Kafka: KafkaClient, logLevel } = kafkajs;
 
@@ -175,6 +175,31 @@ export class KafkaLog implements TopicLog {
       out.set(topic, parts.reduce((sum, p) => sum + BigInt(p.high), 0n));
     }
     return out;
+  }
+
+  async describeTopics(topics: readonly string[]): Promise<Map<string, TopicDescription>> {
+    const admin = await this.getAdmin();
+    const existing = new Set(await admin.listTopics());
+    const names = topics.filter((t) => existing.has(t));
+    const out = new Map<string, TopicDescription>();
+    if (names.length === 0) return out;
+    const metadata = await admin.fetchTopicMetadata({ topics: names });
+    const described = await admin.describeConfigs({ includeSynonyms: false, resources: names.map((name) => ({ type: kafkajs.ConfigResourceTypes.TOPIC, name })) });
+    for (const t of metadata.topics) {
+      const resource = described.resources.find((r) => r.resourceName === t.name);
+      out.set(t.name, {
+        partitions: t.partitions.length,
+        replicationFactor: Math.min(...t.partitions.map((p) => p.replicas.length)),
+        configs: new Map((resource?.configEntries ?? []).map((e) => [e.configName, e.configValue])),
+      });
+    }
+    return out;
+  }
+
+  async offsetAtTime(topic: string, timestampMs: number): Promise<bigint> {
+    const admin = await this.getAdmin();
+    const parts = await admin.fetchTopicOffsetsByTimestamp(topic, timestampMs);
+    return parts.reduce((sum, p) => sum + BigInt(p.offset), 0n);
   }
 
   async consume(options: ConsumeOptions): Promise<Consumption> {

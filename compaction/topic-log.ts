@@ -72,6 +72,15 @@ export const defaultTopicSettings: TopicSettings = {
   minCompactionLagMs: 0,
 };
 
+/** What the log says about one topic's configuration (for the audit and the hazard checks). */
+export interface TopicDescription {
+  readonly partitions: number;
+  /** Replicas per partition (the smallest, if they differ). */
+  readonly replicationFactor: number;
+  /** The topic's effective configuration (name → value), defaults included. */
+  readonly configs: ReadonlyMap<string, string>;
+}
+
 export interface TopicLog {
   /** Where the log is, for messages (no secrets). */
   readonly description: string;
@@ -85,6 +94,10 @@ export interface TopicLog {
   append(records: readonly AppendRecord[]): Promise<void>;
   /** For each topic, the offset the next appended record will get (0 for an empty topic). */
   endOffsets(topics: readonly string[]): Promise<Map<string, bigint>>;
+  /** Partitions, replication and configuration of existing topics (absent ones are left out). */
+  describeTopics?(topics: readonly string[]): Promise<Map<string, TopicDescription>>;
+  /** The offset of the first record appended at or after `timestampMs` (the end offset if none). */
+  offsetAtTime?(topic: string, timestampMs: number): Promise<bigint>;
   /** Reads the topics from the given offsets, following them until stopped. */
   consume(options: ConsumeOptions): Promise<Consumption>;
   close(): Promise<void>;

@@ -7,6 +7,7 @@ import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { CdcError, ConfigError } from '../common/index.js';
+import { checkReplicaIntegrity, isCorruption, replicaCorrupt } from './integrity.js';
 
 export type ReplicaDb = Database.Database;
 
@@ -38,7 +39,7 @@ export function checkReplicaDirectory(path: string): void {
   }
 }
 
-function open(path: string): ReplicaDb {
+function open(path: string, name?: string): ReplicaDb {
   let db: ReplicaDb;
   try {
     db = new Database(path);
@@ -48,6 +49,7 @@ function open(path: string): ReplicaDb {
     db.pragma('synchronous = NORMAL');
     db.pragma('busy_timeout = 5000');
   } catch (e) {
+    if (name !== undefined && isCorruption(e)) throw replicaCorrupt(path, name, e instanceof Error ? e.message : String(e), e);
     throw new CdcError('REPLICA_OPEN_FAILED', `cannot open the replica ${path}: ${e instanceof Error ? e.message : String(e)}`, {
       hint: 'check the path and its permissions; if the file is damaged, run cdc rebuild',
       cause: e,
@@ -86,14 +88,16 @@ export function openReplica(path: string, name: string, prefix: string): Replica
       hint: `create it with cdc bootstrap ${name} --replica ${path}`,
     });
   }
-  const db = open(path);
+  const db = open(path, name);
   let meta: Map<string, string>;
   try {
+    checkReplicaIntegrity(db, path, name);
     const rows = db.prepare('SELECT key, value FROM _cdc_meta').all() as { key: string; value: string }[];
     meta = new Map(rows.map((r) => [r.key, r.value]));
     db.prepare('SELECT count(*) FROM _cdc_offsets').get();
   } catch (e) {
     db.close();
+    if (e instanceof CdcError) throw e;
     throw new CdcError('REPLICA_CORRUPT', `${path} is not a usable cdc replica: ${e instanceof Error ? e.message : String(e)}`, {
       hint: `run cdc rebuild ${name} --replica ${path} to replace it from the log`,
       cause: e,

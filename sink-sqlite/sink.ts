@@ -14,7 +14,11 @@ import { CdcError, type Logger } from '../common/index.js';
 import { readToEnd, schemaTopic, type LogBatch, type TopicLog } from '../compaction/index.js';
 import { Applier, UnknownSchemaError } from './apply.js';
 import { TransientWaiter } from './transient-waiter.js';
+import { enterBulkLoad } from './bulk-load.js';
+import { checkTombstoneHorizon, markOffsetsSeen } from './hazards.js';
+import { Progress } from './progress.js';
 import { createReplica, openReplica, type ReplicaDb } from './replica.js';
+import { IDLE_FLUSH_MS, TxBoundary } from './tx-boundary.js';
 
 export interface SinkConfig {
   name: string;
@@ -24,6 +28,8 @@ export interface SinkConfig {
   mode: 'bootstrap' | 'follow';
   /** With `bootstrap`: go on following after the initial replay. */
   follow?: boolean;
+  /** What progress messages call this run (default: the mode). */
+  what?: string;
 }
 
 export interface SinkDeps {
@@ -41,13 +47,17 @@ export async function runSink(config: SinkConfig, { log, logger }: SinkDeps, sig
   }
   const db: ReplicaDb =
     config.mode === 'bootstrap' ? createReplica(config.replicaPath, config.name, config.prefix, log.description) : openReplica(config.replicaPath, config.name, config.prefix);
+  // Bootstrap: bulk-load pragmas until the first catch-up, then the durable ones (bulk-load.ts).
+  let endBulkLoad = config.mode === 'bootstrap' ? enterBulkLoad(db) : undefined;
+  let clean = false;
   try {
+    if (config.mode === 'follow') await checkTombstoneHorizon(db, log, config.replicaPath, config.name);
     const applier = new Applier(db);
     const schemas = schemaTopic(config.prefix);
-    const follow = config.mode === 'follow' || config.follow === true;
+    let follow = config.mode === 'follow';
     let targets: Map<string, bigint> | undefined;
     const started = Date.now();
-    let lastReport = started;
+    const progress = new Progress({ logger, tty: process.stderr, what: config.what ?? (config.mode === 'follow' ? 'sink' : 'bootstrap') });
 
     const loadSchemas = async (): Promise<void> => {
       const from = applier.offsets().get(schemas) ?? 0n;
@@ -66,19 +76,30 @@ export async function runSink(config: SinkConfig, { log, logger }: SinkDeps, sig
           targets ??= await log.endOffsets(topics);
           for (const t of topics) if (!targets.has(t)) targets.set(t, (await log.endOffsets([t])).get(t) ?? 0n);
           const remaining = new Map([...from].filter(([t, o]) => o < (targets?.get(t) ?? 0n)));
-          if (remaining.size === 0) break;
-          await replay(remaining);
+          if (remaining.size > 0) {
+            await replay(remaining);
+            waitOut.succeeded();
+            continue;
+          }
+          progress.finish();
+          endBulkLoad?.();
+          endBulkLoad = undefined;
+          if (config.follow !== true) break;
+          logger.info('bootstrap caught up; following', { replica: config.replicaPath, records: applier.applied });
+          follow = true;
         } else {
           from.set(schemas, offsets.get(schemas) ?? 0n);
           if (!(await replay(from))) break;
+          waitOut.succeeded();
         }
-        waitOut.succeeded();
       } catch (e) {
         // The log went away (a broker restart, an outage): resume from the replica's own offsets.
         await waitOut.failed(e);
       }
     }
-    logger.info(follow ? 'sink stopped' : 'bootstrap complete', { replica: config.replicaPath, records: applier.applied, seconds: Number(((Date.now() - started) / 1000).toFixed(2)) });
+    progress.finish();
+    clean = true;
+    logger.info(follow ? 'sink stopped' : `${config.what ?? 'bootstrap'} complete`, { replica: config.replicaPath, records: applier.applied, seconds: Number(((Date.now() - started) / 1000).toFixed(2)) });
 
     /** Replays until caught up (bootstrap), stopped, or a new definition needs a resubscribe (true). */
     async function replay(from: Map<string, bigint>): Promise<boolean> {
@@ -87,23 +108,47 @@ export async function runSink(config: SinkConfig, { log, logger }: SinkDeps, sig
       const allDone = new Promise<void>((resolve) => (finished = resolve));
       const position = new Map(from);
       const caughtUp = (): boolean => targets !== undefined && [...position].every(([t, o]) => o >= (targets?.get(t) ?? 0n));
+      // Source transactions stay whole within a topic (tx-boundary.ts).
+      const boundary = new TxBoundary();
+      const timers = new Map<string, NodeJS.Timeout>();
+      let flushFailure: unknown;
+      const apply = (ready: LogBatch | undefined): void => {
+        if (!ready) return;
+        try {
+          applier.applyData(ready);
+        } catch (e) {
+          if (!(e instanceof UnknownSchemaError)) throw e;
+          resubscribe = true;
+        }
+      };
+      const release = (topic: string): void => {
+        clearTimeout(timers.get(topic));
+        timers.delete(topic);
+        if (!resubscribe) apply(boundary.release(topic, position.get(topic) ?? 0n));
+      };
       const onBatch = async (batch: LogBatch): Promise<void> => {
         if (resubscribe) return;
         if (batch.topic === schemas) {
           if (applier.applySchemas(batch).newTopics.length > 0) resubscribe = true;
         } else {
-          try {
-            applier.applyData(batch);
-          } catch (e) {
-            if (!(e instanceof UnknownSchemaError)) throw e;
-            resubscribe = true;
-          }
+          clearTimeout(timers.get(batch.topic));
+          apply(boundary.take(batch));
         }
         position.set(batch.topic, batch.nextOffset);
-        if (Date.now() - lastReport > 5000) {
-          lastReport = Date.now();
-          const seconds = (lastReport - started) / 1000;
-          logger.info('sink progress', { records: applier.applied, records_per_s: Math.round(applier.applied / seconds) });
+        progress.update(batch.topic, batch.records.length, batch.nextOffset, targets?.get(batch.topic));
+        if (!resubscribe && !follow && caughtUp()) for (const t of boundary.topics()) release(t);
+        if (follow && boundary.holds(batch.topic)) {
+          // No commit marker in the log: a tail that stays alone this long is taken as complete.
+          timers.set(batch.topic, setTimeout(() => {
+            try {
+              release(batch.topic);
+              // A definition unknown so far: resubscribe, as onBatch would.
+              if (resubscribe) finished();
+            } catch (e) {
+              flushFailure = e;
+              finished();
+            }
+          }, IDLE_FLUSH_MS));
         }
         if (resubscribe || (!follow && caughtUp())) finished();
       };
@@ -114,12 +159,19 @@ export async function runSink(config: SinkConfig, { log, logger }: SinkDeps, sig
         await Promise.race([allDone, consumption.done]);
       } finally {
         signal.removeEventListener('abort', onAbort);
+        for (const t of timers.values()) clearTimeout(t);
         await consumption.stop();
       }
       await consumption.done;
+      if (flushFailure !== undefined) throw flushFailure;
       return resubscribe;
     }
   } finally {
+    if (clean && db.open) {
+      // A bootstrap stopped early: durable settings back, and what it applied made durable.
+      endBulkLoad?.();
+      markOffsetsSeen(db);
+    }
     db.close();
   }
 }

@@ -8,3 +8,7 @@ export { validatePgUrl, connectPg, quoteIdent } from './connect.js';
 export { parseTableList } from './catalog.js';
 export { decodePgoutput, pgTimeToIso } from './pgoutput.js';
 export type { PgoutputMessage, Tuple, TupleValue } from './pgoutput.js';
+export { slotStatus } from './slot-status.js';
+export type { SlotStatus } from './slot-status.js';
+export { readTableChunks, readKeyRange } from './table-reader.js';
+export type { KeyOrder } from './table-reader.js';

@@ -20,6 +20,7 @@
 
 import { CdcError, formatLsn, messageOf, type Logger } from '../common/index.js';
 import {
+  auditTopics,
   defaultTopicSettings,
   readSnapshotProgress,
   schemaTopic,
@@ -134,6 +135,7 @@ async function runOnce(config: SourceConfig, { log, logger, onStreaming }: Sourc
       [schemaTopic(config.prefix), stateTopic(config.prefix), ...selection.captured.map((t) => tableTopic(config.prefix, t.schema, t.table))],
       config.topicSettings ?? defaultTopicSettings,
     );
+    await auditTopics(log, [schemaTopic(config.prefix), stateTopic(config.prefix), ...selection.captured.map((t) => tableTopic(config.prefix, t.schema, t.table))], logger);
     await ensurePublication(client, config.publication, selection.captured);
 
     const mapper = new ChangeMapper(client, config.prefix);

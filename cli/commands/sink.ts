@@ -2,7 +2,7 @@
 import type { Argv } from 'yargs';
 import { createLogger } from '../../common/index.js';
 import { openLog } from '../../compaction/index.js';
-import { runSink } from '../../sink-sqlite/index.js';
+import { isCorruption, replicaCorrupt, runSink } from '../../sink-sqlite/index.js';
 import { resolveSinkConfig, type Env, type SinkFlags } from '../config.js';
 import { stopSignal } from '../lifecycle.js';
 
@@ -27,6 +27,10 @@ export async function runSinkCommand(flags: SinkFlags, env: Env, mode: 'bootstra
   const signal = stopSignal(logger);
   try {
     await runSink({ name: config.name, replicaPath: config.replica, prefix: config.prefix, mode, follow: config.follow }, { log, logger }, signal);
+  } catch (e) {
+    // Damage found while applying (not at open) ends the same way: exit 1, run cdc rebuild.
+    if (isCorruption(e)) throw replicaCorrupt(config.replica, config.name, e instanceof Error ? e.message : String(e), e);
+    throw e;
   } finally {
     await log.close();
   }
