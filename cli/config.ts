@@ -20,6 +20,8 @@ export interface StartConfig extends CommonConfig {
   slot: string;
   publication: string;
   prefix: string;
+  /** How often `cdc start` checks the catalog for new, changed and dropped tables (ms). */
+  tablePollMs: number;
 }
 
 export interface SinkCommandConfig extends CommonConfig {
@@ -37,6 +39,7 @@ export interface StartFlags {
   slot?: string;
   publication?: string;
   topicPrefix?: string;
+  tablePollMs?: number;
   logLevel?: string;
 }
 
@@ -80,6 +83,17 @@ function name(value: string | undefined, what: string): string {
   return value;
 }
 
+function tablePollMs(flag: number | undefined, env: Env): number {
+  const raw = flag ?? env['CDC_TABLE_POLL_MS'] ?? '10000';
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 100 || value > 3_600_000) {
+    throw new ConfigError('TABLE_POLL_INVALID', `table poll interval ${JSON.stringify(String(raw))} is not a whole number of milliseconds between 100 and 3600000`, {
+      hint: 'pass --table-poll-ms 10000 (or set CDC_TABLE_POLL_MS)',
+    });
+  }
+  return value;
+}
+
 export function resolveStartConfig(flags: StartFlags, env: Env): StartConfig {
   const slot = flags.slot ?? env['CDC_SLOT'] ?? 'cdc';
   return {
@@ -89,6 +103,7 @@ export function resolveStartConfig(flags: StartFlags, env: Env): StartConfig {
     slot,
     publication: flags.publication ?? env['CDC_PUBLICATION'] ?? slot,
     prefix: prefix(flags.topicPrefix, env),
+    tablePollMs: tablePollMs(flags.tablePollMs, env),
     logLevel: logLevel(flags.logLevel, env),
   };
 }

@@ -6,11 +6,16 @@
  * A table whose snapshot did not finish (a crash) is read again on the next start, in a fresh
  * snapshot, while the slot still holds every change since its creation: those changes follow the
  * re-read rows in the topic, so each key ends at its latest value and deleted rows end as
- * tombstones.
+ * tombstones. The same holds for a table read while the stream runs (a new table, or one whose
+ * definition changed): the stream's later records follow the rows read here.
+ *
+ * Every key the topic held before that the read did not write again gets a tombstone after the
+ * rows: rows of an earlier table of the same name, or keys of the old primary key after the key
+ * changed. So the topic read from offset zero is exactly the table, whatever it held before.
  */
 import type pg from 'pg';
 import { formatLsn, type Logger } from '../common/index.js';
-import { snapshotDoneRecord, type RowValues } from '../compaction/index.js';
+import { liveKeys, snapshotDoneRecord, snapshotUndoneRecord, tableRef, type RowValues, type SnapshotDone, type TopicLog } from '../compaction/index.js';
 import { tableColumns, type CatalogTable } from './catalog.js';
 import type { ChangeMapper } from './changes.js';
 import { qualified, quoteIdent, quoteLiteral } from './connect.js';
@@ -18,6 +23,7 @@ import type { Delivery } from './delivery.js';
 
 export interface SnapshotOptions {
   client: pg.Client;
+  log: TopicLog;
   tables: readonly CatalogTable[];
   /** The exported snapshot of a new slot; a fresh snapshot when absent. */
   snapshotName?: string;
@@ -34,7 +40,9 @@ export interface SnapshotOptions {
   signal?: AbortSignal;
 }
 
-export async function snapshotTables(o: SnapshotOptions): Promise<void> {
+/** Reads the tables; returns those read in full, by `tableRef`, with the definition they were read with. */
+export async function snapshotTables(o: SnapshotOptions): Promise<Map<string, SnapshotDone>> {
+  const read = new Map<string, SnapshotDone>();
   const chunk = o.chunkRows ?? 5000;
   const source = { lsn: formatLsn(o.position), txid: null, commitTime: null, snapshot: true };
   await o.client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
@@ -44,8 +52,13 @@ export async function snapshotTables(o: SnapshotOptions): Promise<void> {
     for (const table of o.tables) {
       if (o.signal?.aborted) break;
       const started = Date.now();
-      const { schema, record } = await o.mapper.defineFromCatalog(table);
-      if (record) await o.delivery.appendNow([record]);
+      const defined = await o.mapper.defineFromCatalog(table);
+      // Lost its key (or vanished) since it was listed: reported by the mapper, read once it has one.
+      if (!defined) continue;
+      const { schema, record } = defined;
+      // A marker left from an earlier read goes first: if this read stops half-way, it is redone.
+      await o.delivery.appendNow([...(record ? [record] : []), snapshotUndoneRecord(o.prefix, o.slot, table.schema, table.table)]);
+      const stale = new Map((await liveKeys(o.log, schema.topic)).map((k) => [k.toString('hex'), k]));
       const columns = (await tableColumns(o.client, table.oid)).map((c) => c.name);
       await o.client.query(`DECLARE cdc_snapshot NO SCROLL CURSOR FOR SELECT ${columns.map(quoteIdent).join(', ')} FROM ONLY ${qualified(table.schema, table.table)}`);
       let rows = 0;
@@ -58,6 +71,7 @@ export async function snapshotTables(o: SnapshotOptions): Promise<void> {
           const row: RowValues = Object.fromEntries(columns.map((c, i) => [c, values[i] ?? null]));
           return o.mapper.snapshotRow(schema, row, source);
         });
+        for (const r of records) stale.delete(r.key.toString('hex'));
         await o.delivery.add(records);
         rows += records.length;
         if (Date.now() - lastReport > 5000) {
@@ -67,11 +81,14 @@ export async function snapshotTables(o: SnapshotOptions): Promise<void> {
       }
       await o.client.query('CLOSE cdc_snapshot');
       if (o.signal?.aborted) break;
-      await o.delivery.appendNow([snapshotDoneRecord(o.prefix, o.slot, table.schema, table.table, formatLsn(o.position))]);
+      const tombstones = [...stale.values()].map((key) => ({ topic: schema.topic, key, value: null }));
+      await o.delivery.appendNow([...tombstones, snapshotDoneRecord(o.prefix, o.slot, table.schema, table.table, formatLsn(o.position), schema.id, table.oid)]);
+      read.set(tableRef(table.schema, table.table), { schema: table.schema, table: table.table, schemaId: schema.id, oid: table.oid });
       const seconds = (Date.now() - started) / 1000;
-      o.logger.info('snapshot done', { table: `${table.schema}.${table.table}`, rows, seconds: Number(seconds.toFixed(2)), rows_per_s: seconds > 0 ? Math.round(rows / seconds) : rows });
+      o.logger.info('snapshot done', { table: `${table.schema}.${table.table}`, rows, stale_keys: tombstones.length, seconds: Number(seconds.toFixed(2)), rows_per_s: seconds > 0 ? Math.round(rows / seconds) : rows });
     }
   } finally {
     await o.client.query('COMMIT').catch(() => undefined);
   }
+  return read;
 }

@@ -7,21 +7,24 @@
  *                                                                                      │ signal
  *                                                                                  stopping: flush, confirm, close
  *
+ * While streaming, every `tablePollMs` the catalog is compared with the log (tables.ts): new tables
+ * are read and published, changed ones read again, dropped ones removed. That work and the stream's
+ * messages run one at a time, in one queue, so each sees the log as the other left it.
+ *
  * Positions: a commit's end LSN is confirmed to the slot only after the log has acked every record
  * up to it (see delivery.ts). While nothing is pending, keepalives advance the slot too, so WAL
  * written to uncaptured tables does not pile up behind it.
  */
-import type pg from 'pg';
 import { CdcError, formatLsn, type Logger } from '../common/index.js';
 import { schemaTopic, snapshottedTables, stateTopic, tableTopic, type TopicLog, type TopicSettings, defaultTopicSettings } from '../compaction/index.js';
-import { listTables, selectTables, type CatalogTable } from './catalog.js';
+import { listTables, selectTables } from './catalog.js';
 import { ChangeMapper } from './changes.js';
-import { connectPg, qualified } from './connect.js';
+import { connectPg } from './connect.js';
 import { Delivery } from './delivery.js';
 import { pgTimeToIso } from './pgoutput.js';
 import { preflight } from './preflight.js';
 import { ensurePublication } from './publication.js';
-import { snapshotTables } from './snapshot.js';
+import { CapturedTables } from './tables.js';
 import { checkSlot, createSlot, findSlot, validateSlotName } from './slot.js';
 import { ReplicationStream, type StreamEvent } from './stream.js';
 
@@ -35,6 +38,8 @@ export interface SourceConfig {
   topicSettings?: TopicSettings;
   /** Records per log append. */
   batchRecords?: number;
+  /** How often the catalog is checked for new, changed and dropped tables (ms). */
+  tablePollMs?: number;
 }
 
 export interface SourceDeps {
@@ -48,18 +53,10 @@ export interface Source {
 }
 
 const STATUS_INTERVAL_MS = 10_000;
+export const DEFAULT_TABLE_POLL_MS = 10_000;
 
 export function createSource(config: SourceConfig, deps: SourceDeps): Source {
   return { run: (signal) => runSource(config, deps, signal) };
-}
-
-function reportKeyless(tables: readonly CatalogTable[], logger: Logger): void {
-  for (const t of tables) {
-    logger.warn(`table ${t.schema}.${t.table} is not captured: it has no primary key or replica-identity index`, {
-      code: 'TABLE_KEYLESS',
-      fix: `ALTER TABLE ${qualified(t.schema, t.table)} ADD PRIMARY KEY (...); or ALTER TABLE ... REPLICA IDENTITY USING INDEX <unique index>`,
-    });
-  }
 }
 
 async function runSource(config: SourceConfig, { log, logger }: SourceDeps, signal: AbortSignal): Promise<void> {
@@ -70,7 +67,6 @@ async function runSource(config: SourceConfig, { log, logger }: SourceDeps, sign
     await preflight(client);
     const database = (await client.query<{ db: string }>('SELECT current_database() AS db')).rows[0]?.db ?? '';
     const selection = selectTables(await listTables(client), config.tables);
-    reportKeyless(selection.keyless, logger);
     if (selection.captured.length === 0) logger.warn('no table to capture yet: cdc start will stream changes of tables added to the publication later');
 
     await log.connect();
@@ -81,7 +77,11 @@ async function runSource(config: SourceConfig, { log, logger }: SourceDeps, sign
     await ensurePublication(client, config.publication, selection.captured);
 
     let confirmed = 0n;
-    const mapper = new ChangeMapper(client, config.prefix);
+    let tables: CapturedTables | undefined;
+    const mapper = new ChangeMapper(client, config.prefix, (reason, oid, name) => {
+      if (reason === 'keyless' && name) tables?.reportKeyless(name);
+      else logger.debug('changes of a relation left out', { oid, reason });
+    });
     const delivery = new Delivery({
       log,
       logger,
@@ -94,6 +94,11 @@ async function runSource(config: SourceConfig, { log, logger }: SourceDeps, sign
       },
     });
 
+    tables = new CapturedTables({
+      client, log, mapper, delivery, logger, prefix: config.prefix, slot: config.slot, publication: config.publication,
+      wanted: config.tables, topicSettings: config.topicSettings ?? defaultTopicSettings, signal,
+    });
+    for (const t of selection.keyless) tables.reportKeyless(t);
     const existing = await findSlot(client, config.slot);
     if (!existing) {
       const replication = await connectPg(config.pgUrl, { replication: true });
@@ -106,19 +111,13 @@ async function runSource(config: SourceConfig, { log, logger }: SourceDeps, sign
       }
       logger.info('created replication slot', { slot: config.slot, consistent_point: formatLsn(created.consistentPoint) });
       confirmed = created.consistentPoint;
-      await snapshotTables({
-        client, tables: selection.captured, snapshotName: created.snapshotName, position: created.consistentPoint,
-        afterImport: () => replication.end(), mapper, delivery, prefix: config.prefix, slot: config.slot, logger, signal,
-      });
+      await tables.reconcile(created.consistentPoint, { name: created.snapshotName, afterImport: () => replication.end() });
     } else {
       checkSlot(config.slot, existing, database);
       confirmed = existing.confirmedFlush ?? 0n;
-      const done = await snapshottedTables(log, config.prefix, config.slot);
-      const unfinished = selection.captured.filter((t) => !done.has(`${t.schema}.${t.table}`));
-      if (unfinished.length > 0) {
-        logger.info('snapshot of tables not yet read in full', { tables: unfinished.map((t) => `${t.schema}.${t.table}`).join(',') });
-        await snapshotTables({ client, tables: unfinished, position: confirmed, mapper, delivery, prefix: config.prefix, slot: config.slot, logger, signal });
-      }
+      // Tables not read in full, read with another definition, or gone since: see tables.ts.
+      tables.load(await snapshottedTables(log, config.prefix, config.slot));
+      await tables.reconcile(confirmed);
     }
     await delivery.flush();
     if (signal.aborted) return;
@@ -126,6 +125,13 @@ async function runSource(config: SourceConfig, { log, logger }: SourceDeps, sign
     const replication = await connectPg(config.pgUrl, { replication: true });
     let tx: { lsn: string; txid: string; commitTime: string } | null = null;
     let stopping = false;
+    // Stream messages and table polls run one at a time, in arrival order.
+    let queue: Promise<void> = Promise.resolve();
+    const serial = (work: () => Promise<void>): Promise<void> => {
+      const next = queue.then(work);
+      queue = next.catch(() => undefined);
+      return next;
+    };
     const handle = async (event: StreamEvent): Promise<void> => {
       if (stopping) return;
       if (event.kind === 'keepalive') {
@@ -158,32 +164,45 @@ async function runSource(config: SourceConfig, { log, logger }: SourceDeps, sign
           return;
         }
         case 'delete':
-          await delivery.add(mapper.delete(m));
+          await delivery.add(await mapper.delete(m));
           return;
         case 'truncate':
-          logger.error('TRUNCATE is not propagated: replicas keep the truncated rows until rebuilt from a new slot', {
-            code: 'TRUNCATE_UNSUPPORTED',
-            tables: m.relationOids.map((o) => mapper.nameOf(o)).join(','),
-          });
+          await tables?.truncate(m.relationOids);
           return;
         default:
           return;
       }
     };
-    stream = new ReplicationStream(replication, handle);
+    stream = new ReplicationStream(replication, (event) => serial(() => handle(event)));
     stream.start(config.slot, config.publication, 0n);
     logger.info('streaming changes', { slot: config.slot, from: formatLsn(confirmed), log: log.description });
     const timer = setInterval(() => stream?.sendStatus(confirmed), STATUS_INTERVAL_MS);
+    let pollFailed!: (e: unknown) => void;
+    const pollFailure = new Promise<never>((_, reject) => (pollFailed = reject));
+    pollFailure.catch(() => undefined);
+    let polling = false;
+    const poller = setInterval(() => {
+      if (polling || stopping) return;
+      polling = true;
+      serial(async () => {
+        if (!stopping) await tables?.reconcile(confirmed);
+      })
+        .catch(pollFailed)
+        .finally(() => (polling = false));
+    }, config.tablePollMs ?? DEFAULT_TABLE_POLL_MS);
     try {
       await new Promise<void>((resolve, reject) => {
         if (signal.aborted) resolve();
         signal.addEventListener('abort', () => resolve(), { once: true });
         stream?.done.then(resolve, reject);
+        pollFailure.catch(reject);
       });
     } finally {
       clearInterval(timer);
+      clearInterval(poller);
       stopping = true;
     }
+    await queue;
     // Stopping: what was received goes to the log, the durable position to PostgreSQL.
     await delivery.flush();
     stream.sendStatus(confirmed);

@@ -16,7 +16,8 @@ export function builder(y: Argv): Argv<StartFlags> {
     .option('tables', { type: 'string', describe: 'schema.table,… to capture (default: every table with a primary key)' })
     .option('slot', { type: 'string', describe: 'replication slot name (default cdc)' })
     .option('publication', { type: 'string', describe: 'publication name (default: the slot name)' })
-    .option('topic-prefix', { type: 'string', describe: 'topic name prefix (default cdc)' }) as unknown as Argv<StartFlags>;
+    .option('topic-prefix', { type: 'string', describe: 'topic name prefix (default cdc)' })
+    .option('table-poll-ms', { type: 'number', describe: 'how often to look for new, changed and dropped tables (default 10000, env CDC_TABLE_POLL_MS)' }) as unknown as Argv<StartFlags>;
 }
 
 export async function run(flags: StartFlags, env: Env): Promise<void> {
@@ -25,7 +26,7 @@ export async function run(flags: StartFlags, env: Env): Promise<void> {
   const log = openLog(config.log, logger);
   const signal = stopSignal(logger);
   try {
-    await createSource({ pgUrl: config.pgUrl, prefix: config.prefix, slot: config.slot, publication: config.publication, tables: config.tables }, { log, logger }).run(signal);
+    await createSource({ pgUrl: config.pgUrl, prefix: config.prefix, slot: config.slot, publication: config.publication, tables: config.tables, tablePollMs: config.tablePollMs }, { log, logger }).run(signal);
   } finally {
     await log.close();
   }

@@ -1,0 +1,151 @@
+/**
+ * Which tables the log carries, kept in step with the catalog while `cdc start` runs. At start and
+ * then every poll interval the catalog is compared with what the log holds:
+ *
+ *   catalog has a keyed table the log lacks (new, or renamed to) ─▶ add to the publication, read it
+ *   its definition differs from the one its rows were read with  ─▶ read it again (DDL)
+ *   the log has a table the catalog lacks (dropped, renamed away) ─▶ tombstone every key, drop record
+ *   a captured table lost its key                                 ─▶ out of the publication, reported
+ *
+ * Reading a table again after DDL is what makes a replica built from offset zero exact: ADD COLUMN
+ * with a default, a type change or a table rewrite give existing rows values that no change
+ * record carries. The reads run between two stream messages (the caller serializes them), in a
+ * fresh snapshot; the stream's records that follow are the same or newer, so every key ends at its
+ * latest value. TRUNCATE is handled in stream order: a tombstone for every key the topic holds.
+ */
+import type pg from 'pg';
+import type { Logger } from '../common/index.js';
+import {
+  encodeDrop,
+  encodeDropKey,
+  liveKeys,
+  schemaTopic,
+  snapshotUndoneRecord,
+  tableRef,
+  tableTopic,
+  type AppendRecord,
+  type SnapshotDone,
+  type TopicLog,
+  type TopicSettings,
+} from '../compaction/index.js';
+import { listTables, type CatalogTable } from './catalog.js';
+import type { ChangeMapper } from './changes.js';
+import { qualified } from './connect.js';
+import type { Delivery } from './delivery.js';
+import { ensurePublication } from './publication.js';
+import { snapshotTables } from './snapshot.js';
+
+export interface CapturedTablesOptions {
+  client: pg.Client;
+  log: TopicLog;
+  mapper: ChangeMapper;
+  delivery: Delivery;
+  logger: Logger;
+  prefix: string;
+  slot: string;
+  publication: string;
+  /** Tables named with --tables; every table with a key when absent. */
+  wanted?: readonly { schema: string; table: string }[];
+  topicSettings: TopicSettings;
+  signal: AbortSignal;
+}
+
+/** The first reconcile of a new slot reads in the snapshot the slot exported. */
+export interface ExportedSnapshot {
+  name: string;
+  afterImport: () => Promise<void>;
+}
+
+export class CapturedTables {
+  /** Tables read in full, by tableRef, with the definition they were read with. */
+  private done = new Map<string, SnapshotDone>();
+  private readonly reported = new Set<string>();
+
+  constructor(private readonly o: CapturedTablesOptions) {}
+
+  /** Starts from what the log says was read before (by this slot). */
+  load(done: Map<string, SnapshotDone>): void {
+    this.done = new Map(done);
+  }
+
+  /** Reports a table that cannot be captured, once until it changes. */
+  reportKeyless(t: { schema: string; table: string }): void {
+    const ref = tableRef(t.schema, t.table);
+    if (this.reported.has(ref)) return;
+    this.reported.add(ref);
+    this.o.logger.warn(`table ${t.schema}.${t.table} is not captured: it has no primary key or replica-identity index`, {
+      code: 'TABLE_KEYLESS',
+      fix: `ALTER TABLE ${qualified(t.schema, t.table)} ADD PRIMARY KEY (...); or ALTER TABLE ... REPLICA IDENTITY USING INDEX <unique index>`,
+    });
+  }
+
+  /** Brings the publication and the log in step with the catalog (see the top of this file). */
+  async reconcile(position: bigint, exported?: ExportedSnapshot): Promise<void> {
+    const { o } = this;
+    const all = await listTables(o.client);
+    const wanted = o.wanted ? new Set(o.wanted.map((w) => tableRef(w.schema, w.table))) : null;
+    const chosen = wanted ? all.filter((t) => wanted.has(tableRef(t.schema, t.table))) : all;
+    const captured = chosen.filter((t) => t.key.length > 0);
+    for (const t of chosen) if (t.key.length === 0) this.reportKeyless(t);
+    for (const t of captured) this.reported.delete(tableRef(t.schema, t.table));
+
+    await o.log.ensureTopics(captured.map((t) => tableTopic(o.prefix, t.schema, t.table)), o.topicSettings);
+    // Keyless tables leave the publication at once: PostgreSQL rejects UPDATE and DELETE on a
+    // published table without a replica identity.
+    await ensurePublication(o.client, o.publication, captured);
+
+    const existing = new Set(all.map((t) => tableRef(t.schema, t.table)));
+    for (const [ref, d] of [...this.done]) {
+      if (!existing.has(ref)) await this.drop(d);
+    }
+
+    const toRead: CatalogTable[] = [];
+    for (const t of captured) {
+      const schema = await o.mapper.catalogSchema(t);
+      const done = this.done.get(tableRef(t.schema, t.table));
+      if (schema && (done?.schemaId !== schema.id || done.oid !== t.oid)) toRead.push(t);
+    }
+    // Changes still in the stream for an earlier table of the same name must not land after the
+    // new read: the relations that wrote there look their name up again (and are dropped if gone).
+    for (const t of toRead) o.mapper.forgetTopic(tableTopic(o.prefix, t.schema, t.table));
+    if (toRead.length === 0 && !exported) return;
+    if (toRead.length > 0) o.logger.info('reading tables', { tables: toRead.map((t) => `${t.schema}.${t.table}`).join(',') });
+    const read = await snapshotTables({
+      client: o.client, log: o.log, tables: toRead, snapshotName: exported?.name, afterImport: exported?.afterImport, position,
+      mapper: o.mapper, delivery: o.delivery, prefix: o.prefix, slot: o.slot, logger: o.logger, signal: o.signal,
+    });
+    for (const [ref, d] of read) this.done.set(ref, d);
+  }
+
+  /** A table that is gone from the catalog: its rows leave the log, and a drop record tells sinks. */
+  private async drop(d: SnapshotDone): Promise<void> {
+    const { o } = this;
+    const topic = tableTopic(o.prefix, d.schema, d.table);
+    await o.delivery.flush();
+    const records: AppendRecord[] = (await liveKeys(o.log, topic)).map((key) => ({ topic, key, value: null }));
+    const drop = { schema: d.schema, table: d.table, topic };
+    records.push({ topic: schemaTopic(o.prefix), key: encodeDropKey(drop), value: encodeDrop(drop) });
+    records.push(snapshotUndoneRecord(o.prefix, o.slot, d.schema, d.table));
+    await o.delivery.appendNow(records);
+    o.mapper.forgetTopic(topic);
+    this.done.delete(tableRef(d.schema, d.table));
+    o.logger.info('table dropped from the log', { table: `${d.schema}.${d.table}`, keys: records.length - 2 });
+  }
+
+  /**
+   * TRUNCATE, in stream order: a tombstone for every key the topic holds. Records the transaction
+   * wrote before the TRUNCATE are appended first, so they are among the keys; its later inserts
+   * follow the tombstones.
+   */
+  async truncate(oids: readonly number[]): Promise<void> {
+    const { o } = this;
+    await o.delivery.flush();
+    for (const oid of oids) {
+      const topic = await o.mapper.topicOf(oid);
+      if (!topic) continue;
+      const keys = await liveKeys(o.log, topic);
+      await o.delivery.add(keys.map((key) => ({ topic, key, value: null })));
+      o.logger.info('table truncated', { topic, keys: keys.length });
+    }
+  }
+}
