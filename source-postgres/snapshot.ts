@@ -15,7 +15,7 @@
  */
 import type pg from 'pg';
 import { formatLsn, type Logger } from '../common/index.js';
-import { liveKeys, snapshotDoneRecord, snapshotUndoneRecord, tableRef, type RowValues, type SnapshotDone, type TopicLog } from '../compaction/index.js';
+import { decodeKey, liveKeys, snapshotDoneRecord, snapshotUndoneRecord, tableRef, type RowValues, type SnapshotDone, type TopicLog } from '../compaction/index.js';
 import { tableColumns, type CatalogTable } from './catalog.js';
 import type { ChangeMapper } from './changes.js';
 import { qualified, quoteIdent, quoteLiteral } from './connect.js';
@@ -41,6 +41,10 @@ export interface SnapshotOptions {
 }
 
 /** Reads the tables; returns those read in full, by `tableRef`, with the definition they were read with. */
+function sameColumns(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((c, i) => c === b[i]);
+}
+
 export async function snapshotTables(o: SnapshotOptions): Promise<Map<string, SnapshotDone>> {
   const read = new Map<string, SnapshotDone>();
   const chunk = o.chunkRows ?? 5000;
@@ -59,6 +63,11 @@ export async function snapshotTables(o: SnapshotOptions): Promise<Map<string, Sn
       // A marker left from an earlier read goes first: if this read stops half-way, it is redone.
       await o.delivery.appendNow([...(record ? [record] : []), snapshotUndoneRecord(o.prefix, o.slot, table.schema, table.table)]);
       const stale = new Map((await liveKeys(o.log, schema.topic)).map((k) => [k.toString('hex'), k]));
+      // Keys of another primary key go before the rows: a sink deletes such a tombstone by the
+      // columns it names, which after the rows would also hit rows just written under the new key.
+      const otherKeys = [...stale].filter(([, k]) => !sameColumns(Object.keys(decodeKey(k)), schema.key));
+      for (const [hex] of otherKeys) stale.delete(hex);
+      if (otherKeys.length > 0) await o.delivery.appendNow(otherKeys.map(([, key]) => ({ topic: schema.topic, key, value: null })));
       const columns = (await tableColumns(o.client, table.oid)).map((c) => c.name);
       await o.client.query(`DECLARE cdc_snapshot NO SCROLL CURSOR FOR SELECT ${columns.map(quoteIdent).join(', ')} FROM ONLY ${qualified(table.schema, table.table)}`);
       let rows = 0;
@@ -85,7 +94,7 @@ export async function snapshotTables(o: SnapshotOptions): Promise<Map<string, Sn
       await o.delivery.appendNow([...tombstones, snapshotDoneRecord(o.prefix, o.slot, table.schema, table.table, formatLsn(o.position), schema.id, table.oid)]);
       read.set(tableRef(table.schema, table.table), { schema: table.schema, table: table.table, schemaId: schema.id, oid: table.oid });
       const seconds = (Date.now() - started) / 1000;
-      o.logger.info('snapshot done', { table: `${table.schema}.${table.table}`, rows, stale_keys: tombstones.length, seconds: Number(seconds.toFixed(2)), rows_per_s: seconds > 0 ? Math.round(rows / seconds) : rows });
+      o.logger.info('snapshot done', { table: `${table.schema}.${table.table}`, rows, stale_keys: tombstones.length + otherKeys.length, seconds: Number(seconds.toFixed(2)), rows_per_s: seconds > 0 ? Math.round(rows / seconds) : rows });
     }
   } finally {
     await o.client.query('COMMIT').catch(() => undefined);

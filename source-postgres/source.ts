@@ -111,13 +111,13 @@ async function runSource(config: SourceConfig, { log, logger }: SourceDeps, sign
       }
       logger.info('created replication slot', { slot: config.slot, consistent_point: formatLsn(created.consistentPoint) });
       confirmed = created.consistentPoint;
-      await tables.reconcile(created.consistentPoint, { name: created.snapshotName, afterImport: () => replication.end() });
+      await tables.initial(created.consistentPoint, { name: created.snapshotName, afterImport: () => replication.end() });
     } else {
       checkSlot(config.slot, existing, database);
       confirmed = existing.confirmedFlush ?? 0n;
-      // Tables not read in full, read with another definition, or gone since: see tables.ts.
+      // Tables not read in full, read with another definition, or gone since are handled when the
+      // stream reaches the barrier of the first poll (tables.ts): after the changes before it.
       tables.load(await snapshottedTables(log, config.prefix, config.slot));
-      await tables.reconcile(confirmed);
     }
     await delivery.flush();
     if (signal.aborted) return;
@@ -169,6 +169,9 @@ async function runSource(config: SourceConfig, { log, logger }: SourceDeps, sign
         case 'truncate':
           await tables?.truncate(m.relationOids);
           return;
+        case 'message':
+          await tables?.message(m.prefix, m.content, confirmed);
+          return;
         default:
           return;
       }
@@ -185,11 +188,13 @@ async function runSource(config: SourceConfig, { log, logger }: SourceDeps, sign
       if (polling || stopping) return;
       polling = true;
       serial(async () => {
-        if (!stopping) await tables?.reconcile(confirmed);
+        if (!stopping) await tables?.poll();
       })
         .catch(pollFailed)
         .finally(() => (polling = false));
     }, config.tablePollMs ?? DEFAULT_TABLE_POLL_MS);
+    // The first poll at once: tables left unread or changed while cdc start was down.
+    serial(() => tables?.poll() ?? Promise.resolve()).catch(pollFailed);
     try {
       await new Promise<void>((resolve, reject) => {
         if (signal.aborted) resolve();

@@ -9,10 +9,19 @@
  *
  * Reading a table again after DDL is what makes a replica built from offset zero exact: ADD COLUMN
  * with a default, a type change or a table rewrite give existing rows values that no change
- * record carries. The reads run between two stream messages (the caller serializes them), in a
- * fresh snapshot; the stream's records that follow are the same or newer, so every key ends at its
- * latest value. TRUNCATE is handled in stream order: a tombstone for every key the topic holds.
+ * record carries. Such a read must not happen before the stream has passed the DDL: a change made
+ * before the DDL but streamed after the read would be the key's last record, without the rewrite.
+ * So a poll that finds work only writes a barrier into the WAL (a non-transactional logical
+ * message); when the stream reaches it, every transaction committed before it has been handled,
+ * and the work is done then, between two stream messages, in a fresh snapshot:
+ *
+ *   poll ─▶ plan (catalog vs log) ─▶ work? ─▶ barrier into the WAL ··· stream reaches it ─▶ act
+ *
+ * The stream's records that follow the read are the same age or newer, so every key ends at its
+ * latest value. A definition that changes again between the plan and the read is read once more.
+ * TRUNCATE is handled in stream order too: a tombstone for every key the topic holds.
  */
+import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import type { Logger } from '../common/index.js';
 import {
@@ -56,10 +65,21 @@ export interface ExportedSnapshot {
   afterImport: () => Promise<void>;
 }
 
+/** The prefix of cdc's barrier messages in the WAL. */
+export const BARRIER_PREFIX = 'cdc.barrier';
+
+interface Plan {
+  readonly drops: SnapshotDone[];
+  /** Tables to read, with the definition the catalog had when planned. */
+  readonly reads: { table: CatalogTable; schemaId: string }[];
+}
+
 export class CapturedTables {
   /** Tables read in full, by tableRef, with the definition they were read with. */
   private done = new Map<string, SnapshotDone>();
   private readonly reported = new Set<string>();
+  /** The barrier written and not yet met, with the definitions planned then. */
+  private pending: { id: string; planned: Map<string, string> } | null = null;
 
   constructor(private readonly o: CapturedTablesOptions) {}
 
@@ -79,8 +99,12 @@ export class CapturedTables {
     });
   }
 
-  /** Brings the publication and the log in step with the catalog (see the top of this file). */
-  async reconcile(position: bigint, exported?: ExportedSnapshot): Promise<void> {
+  /**
+   * Compares the catalog with the log. Publication changes happen at once (a keyless table must
+   * leave it before PostgreSQL rejects UPDATEs on it); drops and reads are returned, to be done
+   * in stream order.
+   */
+  private async plan(): Promise<Plan> {
     const { o } = this;
     const all = await listTables(o.client);
     const wanted = o.wanted ? new Set(o.wanted.map((w) => tableRef(w.schema, w.table))) : null;
@@ -90,28 +114,69 @@ export class CapturedTables {
     for (const t of captured) this.reported.delete(tableRef(t.schema, t.table));
 
     await o.log.ensureTopics(captured.map((t) => tableTopic(o.prefix, t.schema, t.table)), o.topicSettings);
-    // Keyless tables leave the publication at once: PostgreSQL rejects UPDATE and DELETE on a
-    // published table without a replica identity.
     await ensurePublication(o.client, o.publication, captured);
 
     const existing = new Set(all.map((t) => tableRef(t.schema, t.table)));
-    for (const [ref, d] of [...this.done]) {
-      if (!existing.has(ref)) await this.drop(d);
-    }
-
-    const toRead: CatalogTable[] = [];
+    const drops = [...this.done.entries()].filter(([ref]) => !existing.has(ref)).map(([, d]) => d);
+    const reads: Plan['reads'] = [];
     for (const t of captured) {
       const schema = await o.mapper.catalogSchema(t);
       const done = this.done.get(tableRef(t.schema, t.table));
-      if (schema && (done?.schemaId !== schema.id || done.oid !== t.oid)) toRead.push(t);
+      if (schema && (done?.schemaId !== schema.id || done.oid !== t.oid)) reads.push({ table: t, schemaId: schema.id });
     }
+    return { drops, reads };
+  }
+
+  /** The first run of a new slot: every captured table, in the snapshot the slot exported. */
+  async initial(position: bigint, exported: ExportedSnapshot): Promise<void> {
+    const { reads } = await this.plan();
+    await this.read(position, reads, exported);
+  }
+
+  /** Looks for work; if there is some, writes a barrier for the stream to meet (see the top). */
+  async poll(): Promise<void> {
+    if (this.pending) return;
+    const plan = await this.plan();
+    if (plan.drops.length === 0 && plan.reads.length === 0) return;
+    const id = randomUUID();
+    this.pending = { id, planned: new Map(plan.reads.map((r) => [tableRef(r.table.schema, r.table.table), r.schemaId])) };
+    await this.o.client.query('SELECT pg_logical_emit_message(false, $1, $2)', [BARRIER_PREFIX, JSON.stringify({ slot: this.o.slot, id })]);
+  }
+
+  /** A logical message from the stream: if it is this source's pending barrier, the work is done now. */
+  async message(prefix: string, content: Buffer, position: bigint): Promise<void> {
+    if (prefix !== BARRIER_PREFIX || !this.pending) return;
+    let barrier: unknown;
+    try {
+      barrier = JSON.parse(content.toString('utf8'));
+    } catch {
+      return;
+    }
+    const b = barrier as { slot?: unknown; id?: unknown };
+    if (b.slot !== this.o.slot || b.id !== this.pending.id) return;
+    const { planned } = this.pending;
+    this.pending = null;
+    const plan = await this.plan();
+    for (const d of plan.drops) await this.drop(d);
+    await this.read(position, plan.reads);
+    // DDL between the plan and the read: the rows may predate changes still in the stream, so the
+    // marker keeps the planned definition, and the next poll finds the table to read once more.
+    for (const [ref, id] of planned) {
+      const d = this.done.get(ref);
+      if (d && d.schemaId !== id && plan.reads.some((r) => tableRef(r.table.schema, r.table.table) === ref)) this.done.set(ref, { ...d, schemaId: id });
+    }
+  }
+
+  private async read(position: bigint, reads: Plan['reads'], exported?: ExportedSnapshot): Promise<void> {
+    const { o } = this;
+    if (reads.length === 0 && !exported) return;
+    const tables = reads.map((r) => r.table);
+    if (tables.length > 0) o.logger.info('reading tables', { tables: tables.map((t) => `${t.schema}.${t.table}`).join(',') });
     // Changes still in the stream for an earlier table of the same name must not land after the
     // new read: the relations that wrote there look their name up again (and are dropped if gone).
-    for (const t of toRead) o.mapper.forgetTopic(tableTopic(o.prefix, t.schema, t.table));
-    if (toRead.length === 0 && !exported) return;
-    if (toRead.length > 0) o.logger.info('reading tables', { tables: toRead.map((t) => `${t.schema}.${t.table}`).join(',') });
+    for (const t of tables) o.mapper.forgetTopic(tableTopic(o.prefix, t.schema, t.table));
     const read = await snapshotTables({
-      client: o.client, log: o.log, tables: toRead, snapshotName: exported?.name, afterImport: exported?.afterImport, position,
+      client: o.client, log: o.log, tables, snapshotName: exported?.name, afterImport: exported?.afterImport, position,
       mapper: o.mapper, delivery: o.delivery, prefix: o.prefix, slot: o.slot, logger: o.logger, signal: o.signal,
     });
     for (const [ref, d] of read) this.done.set(ref, d);
