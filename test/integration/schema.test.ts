@@ -155,11 +155,26 @@ describe('schema changes followed', () => {
     await converged('public', 'again');
   });
 
+  it('DDL and rows changed while cdc start is down are followed after its restart', async () => {
+    source.kill('SIGTERM');
+    expect((await source.exited).code).toBe(0);
+    await sql(
+      db.url,
+      `UPDATE renamed SET a = a + 1; ALTER TABLE renamed ADD COLUMN z int NOT NULL DEFAULT 42;
+       CREATE TABLE while_down (id int PRIMARY KEY, v text); INSERT INTO while_down SELECT g, 'w' || g FROM generate_series(1, 5) g;`,
+    );
+    source = runCli(['start', '--pg', db.url, '--log', kafka, '--slot', slot, '--topic-prefix', prefix, '--table-poll-ms', '300']);
+    running.push(source);
+    await source.waitForOutput(/streaming changes/, 60_000);
+    await converged('public', 'renamed');
+    await converged('public', 'while_down');
+  });
+
   it('a replica bootstrapped from offset zero afterwards ends in the same state', async () => {
     const fresh = join(dir, 'fresh.db');
     const result = await runCliToEnd(['bootstrap', 'fresh', '--log', kafka, '--replica', fresh, '--topic-prefix', prefix], { timeoutMs: 60_000 });
     expect(result.code, result.stderr).toBe(0);
-    for (const [schema, table] of [['public', 'renamed'], ['public', 'again']] as const) {
+    for (const [schema, table] of [['public', 'renamed'], ['public', 'again'], ['public', 'while_down']] as const) {
       expect(tableDifferences(await readSource(db.url, schema, table), fresh, table)).toEqual([]);
     }
     expect(replicaHasTable(fresh, 'base')).toBe(false);
