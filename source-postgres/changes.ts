@@ -220,9 +220,4 @@ export class ChangeMapper {
     return [this.tombstone(state.schema, this.keyRow(state, old))];
   }
 
-  /** The qualified name of a relation, for messages. */
-  nameOf(oid: number): string {
-    const s = this.byOid.get(oid);
-    return s ? `${s.schema.schema}.${s.schema.table}` : `relation ${oid}`;
-  }
 }

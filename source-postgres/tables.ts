@@ -74,6 +74,7 @@ interface Plan {
   readonly reads: { table: CatalogTable; schemaId: string }[];
 }
 
+/** The tables the log carries, kept in step with the catalog (see the top of this file). */
 export class CapturedTables {
   /** Tables read in full, by tableRef, with the definition they were read with. */
   private done = new Map<string, SnapshotDone>();
@@ -112,6 +113,11 @@ export class CapturedTables {
     const captured = chosen.filter((t) => t.key.length > 0);
     for (const t of chosen) if (t.key.length === 0) this.reportKeyless(t);
     for (const t of captured) this.reported.delete(tableRef(t.schema, t.table));
+    // A table that lost its key misses changes from now on: once it has a key again it must be
+    // read in full, so its marker goes (its topic and replicas keep the rows it had).
+    const unkeyed = chosen.filter((t) => t.key.length === 0 && this.done.has(tableRef(t.schema, t.table)));
+    for (const t of unkeyed) this.done.delete(tableRef(t.schema, t.table));
+    if (unkeyed.length > 0) await o.delivery.appendNow(unkeyed.map((t) => snapshotUndoneRecord(o.prefix, o.slot, t.schema, t.table)));
 
     await o.log.ensureTopics(captured.map((t) => tableTopic(o.prefix, t.schema, t.table)), o.topicSettings);
     await ensurePublication(o.client, o.publication, captured);
