@@ -3,6 +3,11 @@
  * keyed by its primary key, a delete a tombstone, an update that changes the key a tombstone for
  * the old key and a record for the new one. A table definition becomes a schema record the first
  * time it is seen, so a sink built from offset zero needs no connection to PostgreSQL.
+ *
+ * A relation's topic follows its name in the catalog now, not the name a Relation message carried
+ * (the stream lags: its changes must never land in a topic already dropped). A relation without a
+ * key, or no longer in the catalog, has its changes left out, reported once, instead of stopping
+ * the stream.
  */
 import type pg from 'pg';
 import { CdcError } from '../common/index.js';
@@ -36,6 +41,7 @@ interface TableState {
 /** Why the changes of a relation are left out of the log. */
 export type SkipReason = 'keyless' | 'gone';
 
+/** Maps pgoutput messages and snapshot rows of the captured tables to log records. */
 export class ChangeMapper {
   private readonly types: TypeResolver;
   private readonly byOid = new Map<number, TableState>();
@@ -219,5 +225,4 @@ export class ChangeMapper {
     if (!old) return [];
     return [this.tombstone(state.schema, this.keyRow(state, old))];
   }
-
 }

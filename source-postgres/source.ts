@@ -4,6 +4,7 @@
  *   connecting ─▶ preflight ─▶ publication ─┬─▶ new slot ─▶ snapshot (exported) ─┐
  *                                           └─▶ slot exists ─▶ snapshot (unfinished tables) ─┤
  *                                                                                  streaming ◀┘
+ *                                      table poll ─▶ barrier in the WAL ─▶ (stream reaches it) ─┤
  *                                                                                      │ signal
  *                                                                                  stopping: flush, confirm, close
  *
