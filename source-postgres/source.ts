@@ -1,10 +1,10 @@
 /**
  * `cdc start`: PostgreSQL into the log.
  *
- *   connecting ─▶ preflight ─▶ publication ─┬─▶ new slot ─▶ snapshot (exported) ─┐
- *                                           └─▶ slot exists ─▶ snapshot (unfinished tables) ─┤
+ *   connecting ─▶ preflight ─▶ publication ─┬─▶ new slot ─▶ snapshot (exported) ──────────┐
+ *                                           └─▶ slot exists ─▶ load what the log has read ─┤
  *                                                                                  streaming ◀┘
- *                                      table poll ─▶ barrier in the WAL ─▶ (stream reaches it) ─┤
+ *          table poll (at once, then every tablePollMs) ─▶ barrier in the WAL ···▶ read ─┤
  *                                                                                      │ signal
  *                                                                                  stopping: flush, confirm, close
  *
