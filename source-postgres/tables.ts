@@ -23,7 +23,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
-import type { Logger } from '../common/index.js';
+import { messageOf, retry, type Logger } from '../common/index.js';
 import {
   encodeDrop,
   encodeDropKey,
@@ -89,6 +89,21 @@ export class CapturedTables {
     this.done = new Map(done);
   }
 
+  /**
+   * Runs work that reads Kafka and PostgreSQL outside the delivery path (which retries on its
+   * own) a few times before failing `cdc start`: a loaded broker or a restarting leader is no
+   * reason to stop. The work is repeatable; a failed delivery fails every attempt alike.
+   */
+  private again<T>(what: string, work: () => Promise<T>): Promise<T> {
+    return retry(work, {
+      attempts: 4,
+      baseMs: 1000,
+      maxMs: 8000,
+      retriable: () => !this.o.signal.aborted,
+      onRetry: (e, attempt, delay) => this.o.logger.warn(`${what} failed; retrying`, { attempt, delay_ms: Math.round(delay), error: messageOf(e) }),
+    });
+  }
+
   /** Reports a table that cannot be captured, once until it changes. */
   reportKeyless(t: { schema: string; table: string }): void {
     const ref = tableRef(t.schema, t.table);
@@ -142,7 +157,7 @@ export class CapturedTables {
   /** Looks for work; if there is some, writes a barrier for the stream to meet (see the top). */
   async poll(): Promise<void> {
     if (this.pending) return;
-    const plan = await this.plan();
+    const plan = await this.again('table poll', () => this.plan());
     if (plan.drops.length === 0 && plan.reads.length === 0) return;
     const id = randomUUID();
     this.pending = { id, planned: new Map(plan.reads.map((r) => [tableRef(r.table.schema, r.table.table), r.schemaId])) };
@@ -162,9 +177,13 @@ export class CapturedTables {
     if (b.slot !== this.o.slot || b.id !== this.pending.id) return;
     const { planned } = this.pending;
     this.pending = null;
-    const plan = await this.plan();
-    for (const d of plan.drops) await this.drop(d);
-    await this.read(position, plan.reads);
+    // Each step can be done again after a failure half-way: tombstones and reads repeat harmlessly.
+    const plan = await this.again('table changes', async () => {
+      const plan = await this.plan();
+      for (const d of plan.drops) await this.drop(d);
+      await this.read(position, plan.reads);
+      return plan;
+    });
     // DDL between the plan and the read: the rows may predate changes still in the stream, so the
     // marker keeps the planned definition, and the next poll finds the table to read once more.
     for (const [ref, id] of planned) {
@@ -214,7 +233,7 @@ export class CapturedTables {
     for (const oid of oids) {
       const topic = await o.mapper.topicOf(oid);
       if (!topic) continue;
-      const keys = await liveKeys(o.log, topic);
+      const keys = await this.again('reading the keys of a truncated table', () => liveKeys(o.log, topic));
       await o.delivery.add(keys.map((key) => ({ topic, key, value: null })));
       o.logger.info('table truncated', { topic, keys: keys.length });
     }

@@ -40,11 +40,13 @@ describe('schema changes followed', () => {
       }
     };
     await waitFor(async () => ((await diffs()).length === 0 ? true : undefined), { timeoutMs: 30_000, what: `replica table ${replica} equal to ${schema}.${table}` }).catch(async (e: Error) => {
-      throw new Error(`${e.message}\n${(await diffs()).slice(0, 10).join('\n')}`);
+      throw new Error(`${e.message}\n${(await diffs()).slice(0, 10).join('\n')}\ncdc start:\n${source.stderr().slice(-3000)}`);
     });
   };
   const gone = (table: string): Promise<true> =>
-    waitFor(() => (replicaHasTable(followed(), table) ? undefined : true), { timeoutMs: 30_000, what: `replica table ${table} dropped` });
+    waitFor(() => (replicaHasTable(followed(), table) ? undefined : true), { timeoutMs: 30_000, what: `replica table ${table} dropped` }).catch((e: Error) => {
+      throw new Error(`${e.message}\ncdc start:\n${source.stderr().slice(-3000)}`);
+    });
 
   beforeAll(async () => {
     db = await createDatabase('schema');
