@@ -23,6 +23,8 @@ export interface StartConfig extends CommonConfig {
   resnapshot: boolean;
   /** How long transient failures are waited out (CDC_RETRY_WINDOW_MS). */
   retryWindowMs: number | undefined;
+  /** How often `cdc start` checks the catalog for new, changed and dropped tables (ms). */
+  tablePollMs: number;
 }
 
 export interface SinkCommandConfig extends CommonConfig {
@@ -40,6 +42,7 @@ export interface StartFlags {
   slot?: string;
   publication?: string;
   topicPrefix?: string;
+  tablePollMs?: number;
   logLevel?: string;
   resnapshot?: boolean;
 }
@@ -99,6 +102,17 @@ function name(value: string | undefined, what: string): string {
   return value;
 }
 
+function tablePollMs(flag: number | undefined, env: Env): number {
+  const raw = flag ?? env['CDC_TABLE_POLL_MS'] ?? '10000';
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 100 || value > 3_600_000) {
+    throw new ConfigError('TABLE_POLL_INVALID', `table poll interval ${JSON.stringify(String(raw))} is not a whole number of milliseconds between 100 and 3600000`, {
+      hint: 'pass --table-poll-ms 10000 (or set CDC_TABLE_POLL_MS)',
+    });
+  }
+  return value;
+}
+
 export function resolveStartConfig(flags: StartFlags, env: Env): StartConfig {
   const slot = flags.slot ?? env['CDC_SLOT'] ?? 'cdc';
   return {
@@ -108,6 +122,7 @@ export function resolveStartConfig(flags: StartFlags, env: Env): StartConfig {
     slot,
     publication: flags.publication ?? env['CDC_PUBLICATION'] ?? slot,
     prefix: prefix(flags.topicPrefix, env),
+    tablePollMs: tablePollMs(flags.tablePollMs, env),
     logLevel: logLevel(flags.logLevel, env),
     resnapshot: flags.resnapshot ?? false,
     retryWindowMs: positive(env, 'CDC_RETRY_WINDOW_MS'),

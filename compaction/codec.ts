@@ -154,6 +154,37 @@ export function encodeSchema(record: SchemaRecord): Buffer {
   return Buffer.from(JSON.stringify({ id: record.id, schema: record.schema, table: record.table, topic: record.topic, key: record.key, columns: record.columns }));
 }
 
+/** A table that stopped existing at the source (dropped, or renamed away): its replica table goes too. */
+export interface TableDrop {
+  readonly schema: string;
+  readonly table: string;
+  readonly topic: string;
+}
+
+/**
+ * The key of a drop record: one per table name, so after compaction the latest drop and the latest
+ * definitions of that name survive in their original order, and a sink replaying them ends with
+ * the table gone, or recreated, exactly as the source left it.
+ */
+export function encodeDropKey(drop: TableDrop): Buffer {
+  return Buffer.from(JSON.stringify({ schema: drop.schema, table: drop.table, drop: true }));
+}
+
+export function encodeDrop(drop: TableDrop): Buffer {
+  return Buffer.from(JSON.stringify({ drop: true, schema: drop.schema, table: drop.table, topic: drop.topic }));
+}
+
+/** What a record of the schema topic says: a table definition, or that a table was dropped. */
+export type SchemaEvent = { readonly kind: 'define'; readonly record: SchemaRecord } | { readonly kind: 'drop'; readonly drop: TableDrop };
+
+export function decodeSchemaEvent(buf: Buffer): SchemaEvent {
+  const v = parseJson(buf, 'schema record');
+  if (isRecord(v) && v['drop'] === true) {
+    return { kind: 'drop', drop: { schema: str(v['schema'], 'drop.schema'), table: str(v['table'], 'drop.table'), topic: str(v['topic'], 'drop.topic') } };
+  }
+  return { kind: 'define', record: decodeSchema(buf) };
+}
+
 export function decodeSchema(buf: Buffer): SchemaRecord {
   const v = parseJson(buf, 'schema record');
   if (!isRecord(v)) throw malformed('schema record is not an object');

@@ -81,6 +81,20 @@ export class KafkaLog implements TopicLog {
   }
 
   async ensureTopics(names: readonly string[], settings: TopicSettings = defaultTopicSettings): Promise<void> {
+    // A broker under load may answer a creation with a retriable error (its metadata not yet
+    // showing the new partitions' leaders); the topics then usually exist a moment later.
+    await retry(() => this.createMissing(names, settings), {
+      attempts: 4,
+      baseMs: 500,
+      maxMs: 4000,
+      // Any failure: kafkajs reports a leader election in progress as non-retriable once its own
+      // retries ran out. A real refusal (no permission) costs a few seconds more, then surfaces.
+      retriable: (e) => e instanceof CdcError && e.code === 'TOPIC_CREATE_FAILED',
+      onRetry: (e, attempt) => this.options.logger.debug('topic creation failed; retrying', { attempt, error: messageOf(e) }),
+    });
+  }
+
+  private async createMissing(names: readonly string[], settings: TopicSettings): Promise<void> {
     const admin = await this.getAdmin();
     const existing = new Set(await admin.listTopics());
     const missing = [...new Set(names)].filter((n) => !existing.has(n));
@@ -107,6 +121,7 @@ export class KafkaLog implements TopicLog {
       if (!missing.every((n) => after.has(n))) {
         throw new CdcError('TOPIC_CREATE_FAILED', `cannot create topics ${missing.join(', ')} on ${this.description}: ${messageOf(e)}`, {
           hint: 'check that the Kafka principal may create topics, or create them with cleanup.policy=compact',
+          retriable: typeof e === 'object' && e !== null && (e as { retriable?: unknown }).retriable === true,
           cause: e,
         });
       }

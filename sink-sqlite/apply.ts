@@ -3,12 +3,18 @@
  * and the offsets they came from, so after a crash the replica and its offsets agree, and a record
  * applied again (the log may repeat records) leaves the replica unchanged: upserts and deletes by
  * key are idempotent.
+ *
+ * Table definitions come from the schema topic, which a sink reads ahead of the data (to its end
+ * before a replay, and as it arrives while following). So a replica table always has the latest
+ * definition, and a row record written under an older one is applied through it: columns the table
+ * no longer has are left out, columns the record lacks keep what the row has. After any DDL the
+ * source reads the table again (docs/topics.md), so every row ends written in the new definition.
  */
 import type { Statement } from 'better-sqlite3';
 import { CdcError, crashPoint } from '../common/index.js';
-import { decodeChange, decodeKey, decodeSchema, type LogBatch, type SchemaRecord } from '../compaction/index.js';
+import { decodeChange, decodeKey, decodeSchema, decodeSchemaEvent, type ColumnDef, type LogBatch, type SchemaRecord, type TableDrop } from '../compaction/index.js';
 import { replicaTableName, sqlIdent, type ReplicaDb } from './replica.js';
-import { columnValue, sqliteType } from './values.js';
+import { columnValue, sqliteType, type SqliteValue } from './values.js';
 
 /** A data record refers to a table definition the replica has not loaded yet. */
 export class UnknownSchemaError extends CdcError {
@@ -70,10 +76,17 @@ export class Applier {
     const newTopics: string[] = [];
     const insert = this.db.prepare('INSERT OR IGNORE INTO _cdc_schemas (id, topic, definition) VALUES (?, ?, ?)');
     const setTable = this.db.prepare('INSERT INTO _cdc_tables (topic, replica_table, schema_id) VALUES (?, ?, ?) ON CONFLICT (topic) DO UPDATE SET schema_id = excluded.schema_id');
+    const unsetTable = this.db.prepare('DELETE FROM _cdc_tables WHERE topic = ?');
     this.db.transaction(() => {
       for (const r of batch.records) {
         if (r.value === null) continue;
-        const s = decodeSchema(r.value);
+        const event = decodeSchemaEvent(r.value);
+        if (event.kind === 'drop') {
+          this.dropTable(event.drop);
+          unsetTable.run(event.drop.topic);
+          continue;
+        }
+        const s = event.record;
         insert.run(s.id, s.topic, r.value.toString('utf8'));
         this.schemas.set(s.id, s);
         const current = this.tables.get(s.topic);
@@ -88,46 +101,89 @@ export class Applier {
     return { newTopics };
   }
 
-  private defineTable(s: SchemaRecord, current: SchemaRecord | undefined): void {
-    const name = sqlIdent(replicaTableName(s.schema, s.table));
-    if (!current) {
-      const cols = s.columns.map((c) => `${sqlIdent(c.name)} ${sqliteType(c)}`);
-      this.db.exec(`CREATE TABLE IF NOT EXISTS ${name} (${cols.join(', ')}, PRIMARY KEY (${s.key.map(sqlIdent).join(', ')}))`);
-      return;
-    }
-    // A later definition of a known table: add the columns it gained. Other changes are handled
-    // by the schema-change support (docs/replica.md); until then a dropped column keeps its values.
-    const have = new Set(current.columns.map((c) => c.name));
-    for (const c of s.columns) {
-      if (!have.has(c.name)) this.db.exec(`ALTER TABLE ${name} ADD COLUMN ${sqlIdent(c.name)} ${sqliteType(c)}`);
-    }
+  private forgetStatements(): void {
     this.upserts.clear();
     this.deletes.clear();
   }
 
-  private upsertFor(s: SchemaRecord): TableStatements {
-    let st = this.upserts.get(s.id);
+  /** The source dropped the table (or renamed it away): so does the replica. */
+  private dropTable(d: TableDrop): void {
+    const current = this.tables.get(d.topic);
+    if (!current) return;
+    this.db.exec(`DROP TABLE IF EXISTS ${sqlIdent(replicaTableName(current.schema, current.table))}`);
+    this.tables.delete(d.topic);
+    this.forgetStatements();
+  }
+
+  /** Makes the replica table match definition `s` (create, or follow the change from `current`). */
+  private defineTable(s: SchemaRecord, current: SchemaRecord | undefined): void {
+    const name = sqlIdent(replicaTableName(s.schema, s.table));
+    const create = (table: string): void => {
+      const cols = s.columns.map((c) => `${sqlIdent(c.name)} ${sqliteType(c)}`);
+      this.db.exec(`CREATE TABLE IF NOT EXISTS ${table} (${cols.join(', ')}, PRIMARY KEY (${s.key.map(sqlIdent).join(', ')}))`);
+    };
+    this.forgetStatements();
+    if (!current) {
+      create(name);
+      return;
+    }
+    const before = new Map(current.columns.map((c) => [c.name, c]));
+    const retyped = s.columns.some((c) => {
+      const old = before.get(c.name);
+      return old !== undefined && sqliteType(old) !== sqliteType(c);
+    });
+    const rekeyed = JSON.stringify(s.key) !== JSON.stringify(current.key);
+    if (retyped || rekeyed) {
+      // SQLite cannot change a column's type or a primary key in place: a new table takes the
+      // values of the columns both definitions have (converted by the new affinity) until the
+      // source's re-read of the table writes every row in the new definition.
+      const common = s.columns.filter((c) => before.has(c.name)).map((c) => sqlIdent(c.name));
+      const temp = sqlIdent('_cdc_rebuild');
+      this.db.exec(`DROP TABLE IF EXISTS ${temp}`);
+      create(temp);
+      if (common.length > 0) this.db.exec(`INSERT OR REPLACE INTO ${temp} (${common.join(', ')}) SELECT ${common.join(', ')} FROM ${name}`);
+      this.db.exec(`DROP TABLE ${name}`);
+      this.db.exec(`ALTER TABLE ${temp} RENAME TO ${name}`);
+      return;
+    }
+    const after = new Set(s.columns.map((c) => c.name));
+    for (const c of current.columns) {
+      if (!after.has(c.name)) this.db.exec(`ALTER TABLE ${name} DROP COLUMN ${sqlIdent(c.name)}`);
+    }
+    for (const c of s.columns) {
+      if (!before.has(c.name)) this.db.exec(`ALTER TABLE ${name} ADD COLUMN ${sqlIdent(c.name)} ${sqliteType(c)}`);
+    }
+  }
+
+  /** The upsert of a record written under definition `s` into a table that has definition `table`. */
+  private upsertFor(s: SchemaRecord, table: SchemaRecord): TableStatements {
+    const id = `${s.id}/${table.id}`;
+    let st = this.upserts.get(id);
     if (!st) {
-      const table = sqlIdent(replicaTableName(s.schema, s.table));
-      const order = s.columns.map((c) => c.name);
-      const keys = new Set(s.key);
+      const name = sqlIdent(replicaTableName(table.schema, table.table));
+      const has = new Set(table.columns.map((c) => c.name));
+      const order = s.columns.map((c) => c.name).filter((c) => has.has(c));
+      const keys = new Set(table.key);
       const sets = order.filter((c) => !keys.has(c)).map((c) => `${sqlIdent(c)} = excluded.${sqlIdent(c)}`);
       const conflict = sets.length > 0 ? `DO UPDATE SET ${sets.join(', ')}` : 'DO NOTHING';
       st = {
-        upsert: this.db.prepare(`INSERT INTO ${table} (${order.map(sqlIdent).join(', ')}) VALUES (${order.map(() => '?').join(', ')}) ON CONFLICT (${s.key.map(sqlIdent).join(', ')}) ${conflict}`),
+        upsert: this.db.prepare(`INSERT INTO ${name} (${order.map(sqlIdent).join(', ')}) VALUES (${order.map(() => '?').join(', ')}) ON CONFLICT (${table.key.map(sqlIdent).join(', ')}) ${conflict}`),
         order,
       };
-      this.upserts.set(s.id, st);
+      this.upserts.set(id, st);
     }
     return st;
   }
 
-  private deleteFor(s: SchemaRecord): Statement {
-    let st = this.deletes.get(s.topic);
+  /** The delete of a tombstone whose key has `columns` (the table's key, or an earlier one). */
+  private deleteFor(table: SchemaRecord, columns: readonly string[]): Statement | null {
+    const id = `${table.id}/${JSON.stringify(columns)}`;
+    let st = this.deletes.get(id);
     if (!st) {
-      const table = sqlIdent(replicaTableName(s.schema, s.table));
-      st = this.db.prepare(`DELETE FROM ${table} WHERE ${s.key.map((k) => `${sqlIdent(k)} = ?`).join(' AND ')}`);
-      this.deletes.set(s.topic, st);
+      if (columns.length === 0 || columns.some((k) => !table.columns.some((c) => c.name === k))) return null;
+      const name = sqlIdent(replicaTableName(table.schema, table.table));
+      st = this.db.prepare(`DELETE FROM ${name} WHERE ${columns.map((k) => `${sqlIdent(k)} IS ?`).join(' AND ')}`);
+      this.deletes.set(id, st);
     }
     return st;
   }
@@ -135,7 +191,12 @@ export class Applier {
   /** Applies a batch of a table topic, with its offset, in one transaction. */
   applyData(batch: LogBatch): void {
     const table = this.tables.get(batch.topic);
-    if (!table) throw new CdcError('TOPIC_UNKNOWN', `records arrived for ${batch.topic}, which no table definition names`);
+    if (!table) {
+      // The table was dropped at the source (a drop record came first): its last records, the
+      // tombstones of its rows, have nothing left to change.
+      this.saveOffset.run(batch.topic, batch.nextOffset, null, null, new Date().toISOString());
+      return;
+    }
     // Decode first: an unknown definition must surface before anything is written.
     const changes = batch.records.map((r) => ({ r, change: r.value === null ? null : decodeChange(r.value) }));
     for (const { change } of changes) {
@@ -147,11 +208,13 @@ export class Applier {
       for (const { r, change } of changes) {
         if (change === null) {
           const key = decodeKey(r.key);
-          this.deleteFor(table).run(...table.key.map((k) => columnValue(column(table, k), key[k] ?? null)));
+          const columns = Object.keys(key);
+          this.deleteFor(table, columns)?.run(...columns.map((k) => keyValue(column(table, k), key[k] ?? null)));
         } else {
           const s = this.schemas.get(change.schemaId) as SchemaRecord;
-          const st = this.upsertFor(s);
-          st.upsert.run(...s.columns.map((c) => columnValue(c, change.after[c.name] ?? null)));
+          const st = this.upsertFor(s, table);
+          // Each text is read by the type it was written with; the table's affinity does the rest.
+          st.upsert.run(...st.order.map((name) => columnValue(column(s, name), change.after[name] ?? null)));
           lsn = change.source.lsn;
           commitTime = change.source.commitTime ?? commitTime;
         }
@@ -163,7 +226,16 @@ export class Applier {
   }
 }
 
-function column(s: SchemaRecord, name: string) {
+/** A key value of a tombstone, read by the table's type; as text if written under another type. */
+function keyValue(c: ColumnDef, text: string | null): SqliteValue {
+  try {
+    return columnValue(c, text);
+  } catch {
+    return text;
+  }
+}
+
+function column(s: SchemaRecord, name: string): ColumnDef {
   const c = s.columns.find((x) => x.name === name);
   if (!c) throw new CdcError('SCHEMA_INVALID', `key column ${name} is not a column of ${s.schema}.${s.table}`);
   return c;

@@ -98,3 +98,12 @@ export async function tableKey(client: pg.Client, oid: number): Promise<string[]
   const key = res.rows[0]?.key;
   return key ? (JSON.parse(key) as string[]) : [];
 }
+
+/** The current name of table `oid`, or null when it no longer exists (dropped). */
+export async function tableName(client: pg.Client, oid: number): Promise<{ schema: string; table: string } | null> {
+  const res = await client.query<{ schema: string; table: string }>(
+    'SELECT n.nspname AS schema, c.relname AS table FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = $1',
+    [oid],
+  );
+  return res.rows[0] ?? null;
+}

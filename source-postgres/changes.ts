@@ -3,6 +3,11 @@
  * keyed by its primary key, a delete a tombstone, an update that changes the key a tombstone for
  * the old key and a record for the new one. A table definition becomes a schema record the first
  * time it is seen, so a sink built from offset zero needs no connection to PostgreSQL.
+ *
+ * A relation's topic follows its name in the catalog now, not the name a Relation message carried
+ * (the stream lags: its changes must never land in a topic already dropped). A relation without a
+ * key, or no longer in the catalog, has its changes left out, reported once, instead of stopping
+ * the stream.
  */
 import type pg from 'pg';
 import { CdcError } from '../common/index.js';
@@ -20,7 +25,7 @@ import {
   type SchemaRecord,
   type SourcePosition,
 } from '../compaction/index.js';
-import { tableColumns, tableKey, type CatalogTable } from './catalog.js';
+import { tableColumns, tableKey, tableName, type CatalogColumn, type CatalogTable } from './catalog.js';
 import { qualified, quoteIdent } from './connect.js';
 import type { PgoutputMessage, Tuple } from './pgoutput.js';
 import { TypeResolver } from './types.js';
@@ -30,59 +35,96 @@ type Relation = Extract<PgoutputMessage, { tag: 'relation' }>;
 interface TableState {
   readonly oid: number;
   readonly schema: SchemaRecord;
-  readonly columnNames: readonly string[];
+  readonly columns: readonly CatalogColumn[];
 }
 
+/** Why the changes of a relation are left out of the log. */
+export type SkipReason = 'keyless' | 'gone';
+
+/** Maps pgoutput messages and snapshot rows of the captured tables to log records. */
 export class ChangeMapper {
   private readonly types: TypeResolver;
   private readonly byOid = new Map<number, TableState>();
-  private readonly emitted = new Set<string>();
+  /** Relations whose changes are left out (no key, or no longer in the catalog), until redefined. */
+  private readonly skipped = new Set<number>();
+  /** Relations whose name must be looked up again before their next change (their topic was dropped). */
+  private readonly stale = new Set<number>();
+  /** Schema id → topic, for definitions already in the log. */
+  private readonly emitted = new Map<string, string>();
 
   constructor(
     private readonly client: pg.Client,
     private readonly prefix: string,
+    /** Told once each time a relation starts being skipped. */
+    private readonly onSkip: (reason: SkipReason, oid: number, name: { schema: string; table: string } | null) => void = () => undefined,
   ) {
     this.types = new TypeResolver(client);
   }
 
-  /** The schema ids written (or known to be in the log) so far. */
-  emittedIds(): string[] {
-    return [...this.emitted];
-  }
-
-  /** Marks schema ids already in the log, so they are not written again. */
-  markEmitted(ids: Iterable<string>): void {
-    for (const id of ids) this.emitted.add(id);
-  }
-
-  private async define(oid: number, schema: string, table: string, columns: { name: string; typeOid: number; typeMod: number }[]): Promise<{ state: TableState; record: AppendRecord | null }> {
+  /** The definition a table would have with these columns, under its current catalog name and key. */
+  private async schemaOf(oid: number, columns: readonly CatalogColumn[]): Promise<SchemaRecord | SkipReason> {
+    // The catalog's current name, not the one a Relation message carried: a message may predate a
+    // rename, and its changes must go to the topic the table has now, never to one already dropped.
+    const name = await tableName(this.client, oid);
+    if (!name) return 'gone';
     const key = await tableKey(this.client, oid);
-    if (key.length === 0) {
-      throw new CdcError('TABLE_KEYLESS', `table ${schema}.${table} has no primary key or replica-identity index`, {
-        hint: `add one: ALTER TABLE ${qualified(schema, table)} ADD PRIMARY KEY (…), or ALTER TABLE … REPLICA IDENTITY USING INDEX <unique index>`,
-      });
-    }
+    if (key.length === 0 || key.some((k) => !columns.some((c) => c.name === k))) return 'keyless';
     const defs = [];
     for (const c of columns) defs.push(await this.types.column(c.name, c.typeOid, c.typeMod));
-    const base = { schema, table, topic: tableTopic(this.prefix, schema, table), columns: defs, key };
-    const record: SchemaRecord = { ...base, id: schemaId(base) };
-    const state: TableState = { oid, schema: record, columnNames: columns.map((c) => c.name) };
-    this.byOid.set(oid, state);
-    if (this.emitted.has(record.id)) return { state, record: null };
-    this.emitted.add(record.id);
-    return { state, record: { topic: schemaTopic(this.prefix), key: encodeSchemaKey(record), value: encodeSchema(record) } };
+    const base = { schema: name.schema, table: name.table, topic: tableTopic(this.prefix, name.schema, name.table), columns: defs, key };
+    return { ...base, id: schemaId(base) };
   }
 
-  /** The definition of a table as the catalog has it now (for the snapshot). */
-  async defineFromCatalog(table: CatalogTable): Promise<{ schema: SchemaRecord; record: AppendRecord | null }> {
-    const { state, record } = await this.define(table.oid, table.schema, table.table, await tableColumns(this.client, table.oid));
-    return { schema: state.schema, record };
+  private async define(oid: number, columns: readonly CatalogColumn[]): Promise<{ state: TableState | null; record: AppendRecord | null }> {
+    const schema = await this.schemaOf(oid, columns);
+    this.stale.delete(oid);
+    if (typeof schema === 'string') {
+      this.byOid.delete(oid);
+      if (!this.skipped.has(oid)) {
+        this.skipped.add(oid);
+        this.onSkip(schema, oid, await tableName(this.client, oid));
+      }
+      return { state: null, record: null };
+    }
+    this.skipped.delete(oid);
+    const state: TableState = { oid, schema, columns };
+    this.byOid.set(oid, state);
+    if (this.emitted.has(schema.id)) return { state, record: null };
+    this.emitted.set(schema.id, schema.topic);
+    return { state, record: { topic: schemaTopic(this.prefix), key: encodeSchemaKey(schema), value: encodeSchema(schema) } };
+  }
+
+  /** The definition of a table as the catalog has it now, without writing anything (to detect DDL). */
+  async catalogSchema(table: CatalogTable): Promise<SchemaRecord | null> {
+    const schema = await this.schemaOf(table.oid, await tableColumns(this.client, table.oid));
+    return typeof schema === 'string' ? null : schema;
+  }
+
+  /** The definition of a table as the catalog has it now (for the snapshot); null if it cannot be captured. */
+  async defineFromCatalog(table: CatalogTable): Promise<{ schema: SchemaRecord; record: AppendRecord | null } | null> {
+    const { state, record } = await this.define(table.oid, await tableColumns(this.client, table.oid));
+    return state ? { schema: state.schema, record } : null;
   }
 
   /** Learns a table definition from a Relation message (sent before its first change and after DDL). */
   async relation(msg: Relation): Promise<AppendRecord | null> {
     this.types.clear();
-    return (await this.define(msg.relationOid, msg.schema, msg.table, [...msg.columns])).record;
+    return (await this.define(msg.relationOid, msg.columns)).record;
+  }
+
+  /**
+   * Forgets a dropped topic: its definitions are written again if a table of that name comes back,
+   * and changes still in the stream for relations that wrote to it are sent to the topic their
+   * table has now (a rename), or left out (a drop).
+   */
+  forgetTopic(topic: string): void {
+    for (const [id, t] of this.emitted) if (t === topic) this.emitted.delete(id);
+    for (const [oid, s] of this.byOid) if (s.schema.topic === topic) this.stale.add(oid);
+  }
+
+  /** The topic a relation's changes go to now, or null when they are left out. */
+  async topicOf(oid: number): Promise<string | null> {
+    return (await this.state(oid))?.schema.topic ?? null;
   }
 
   /** The record of a row read by the snapshot. */
@@ -98,10 +140,13 @@ export class ChangeMapper {
     return { topic: schema.topic, key: encodeKey(schema.key, row), value: null };
   }
 
-  private state(oid: number): TableState {
+  /** The state of a relation, or null when its changes are left out. */
+  private async state(oid: number): Promise<TableState | null> {
+    if (this.skipped.has(oid)) return null;
     const s = this.byOid.get(oid);
     if (!s) throw new CdcError('RELATION_UNKNOWN', `a change for relation ${oid} arrived before its definition`);
-    return s;
+    if (!this.stale.has(oid)) return s;
+    return (await this.define(oid, s.columns)).state;
   }
 
   /** A tuple as a row; unchanged TOAST values are read back from the source (see docs/topics.md). */
@@ -109,7 +154,7 @@ export class ChangeMapper {
     const entries: [string, string | null][] = [];
     const unchanged: string[] = [];
     tuple.forEach((v, i) => {
-      const name = state.columnNames[i] as string;
+      const name = state.columns[i]?.name as string;
       if (v.kind === 'unchanged') unchanged.push(name);
       else entries.push([name, v.kind === 'text' ? v.text : null]);
     });
@@ -122,35 +167,46 @@ export class ChangeMapper {
    * The current values of columns that pgoutput left out because they are unchanged TOAST values.
    * The topic must hold the full row (compaction keeps only the latest record of a key), and the
    * value at the source now is the value at this change or a later one whose own record follows.
+   * When the row or the column is gone by now (a later delete, DROP COLUMN, rename) the value is
+   * null: the delete's tombstone, or the re-read of the table that follows any DDL, comes after.
    */
   private async readColumns(state: TableState, row: RowValues, columns: string[]): Promise<RowValues> {
     const { schema } = state;
     const where = schema.key.map((k, i) => `${quoteIdent(k)} = $${i + 1}`).join(' AND ');
-    const res = await this.client.query({
-      text: `SELECT ${columns.map(quoteIdent).join(', ')} FROM ${qualified(schema.schema, schema.table)} WHERE ${where}`,
-      values: schema.key.map((k) => row[k]),
-      rowMode: 'array',
-    });
-    const values = (res.rows[0] as (string | null)[] | undefined) ?? columns.map(() => null);
+    let values: (string | null)[] = columns.map(() => null);
+    try {
+      const res = await this.client.query({
+        text: `SELECT ${columns.map(quoteIdent).join(', ')} FROM ONLY ${qualified(schema.schema, schema.table)} WHERE ${where}`,
+        values: schema.key.map((k) => row[k]),
+        rowMode: 'array',
+      });
+      values = (res.rows[0] as (string | null)[] | undefined) ?? values;
+    } catch (e) {
+      // 42703 undefined column, 42P01 undefined table: DDL since this change, handled as above.
+      const code = typeof e === 'object' && e !== null && 'code' in e ? String((e as { code: unknown }).code) : '';
+      if (code !== '42703' && code !== '42P01') throw e;
+    }
     return Object.fromEntries(columns.map((c, i) => [c, values[i] ?? null]));
   }
 
   private keyRow(state: TableState, tuple: Tuple): RowValues {
     return Object.fromEntries(
       state.schema.key.map((k) => {
-        const v = tuple[state.columnNames.indexOf(k)];
+        const v = tuple[state.columns.findIndex((c) => c.name === k)];
         return [k, v?.kind === 'text' ? v.text : null];
       }),
     );
   }
 
   async insert(msg: Extract<PgoutputMessage, { tag: 'insert' }>, source: SourcePosition): Promise<AppendRecord[]> {
-    const state = this.state(msg.relationOid);
+    const state = await this.state(msg.relationOid);
+    if (!state) return [];
     return [this.rowRecord(state.schema, 'c', await this.row(state, msg.newTuple), source)];
   }
 
   async update(msg: Extract<PgoutputMessage, { tag: 'update' }>, source: SourcePosition): Promise<AppendRecord[]> {
-    const state = this.state(msg.relationOid);
+    const state = await this.state(msg.relationOid);
+    if (!state) return [];
     const row = await this.row(state, msg.newTuple);
     const out: AppendRecord[] = [];
     const old = msg.keyTuple ?? msg.oldTuple;
@@ -162,16 +218,11 @@ export class ChangeMapper {
     return out;
   }
 
-  delete(msg: Extract<PgoutputMessage, { tag: 'delete' }>): AppendRecord[] {
-    const state = this.state(msg.relationOid);
+  async delete(msg: Extract<PgoutputMessage, { tag: 'delete' }>): Promise<AppendRecord[]> {
+    const state = await this.state(msg.relationOid);
+    if (!state) return [];
     const old = msg.keyTuple ?? msg.oldTuple;
     if (!old) return [];
     return [this.tombstone(state.schema, this.keyRow(state, old))];
-  }
-
-  /** The qualified name of a relation, for messages. */
-  nameOf(oid: number): string {
-    const s = this.byOid.get(oid);
-    return s ? `${s.schema.schema}.${s.schema.table}` : `relation ${oid}`;
   }
 }

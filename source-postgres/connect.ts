@@ -8,7 +8,7 @@
 import pg from 'pg';
 import { CdcError, ConfigError, messageOf, redactUrl, registerUrlSecrets } from '../common/index.js';
 
-const SESSION_OPTIONS = '-c TimeZone=UTC -c DateStyle=ISO -c IntervalStyle=postgres -c extra_float_digits=3 -c bytea_output=hex -c application_name=cdc';
+const SESSION_OPTIONS = '-c TimeZone=UTC -c DateStyle=ISO -c IntervalStyle=postgres -c extra_float_digits=3 -c bytea_output=hex -c lc_monetary=C -c application_name=cdc';
 
 const textOnly = { getTypeParser: () => (value: string) => value };
 

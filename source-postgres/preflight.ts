@@ -1,11 +1,24 @@
 /**
  * Checks that make `cdc start` fail at once, with the fix, instead of half-way through: logical
- * WAL and a role allowed to replicate.
+ * WAL, a PostgreSQL that can send cdc its own WAL barriers (14+, see tables.ts), and a role
+ * allowed to replicate.
  */
 import type pg from 'pg';
 import { CdcError } from '../common/index.js';
 
+/** pgoutput's `messages` option, which carries the table-poll barriers, arrived in PostgreSQL 14. */
+const MIN_SERVER_VERSION = 140000;
+
+/** Fails with exit code 2 and the fix when PostgreSQL cannot serve `cdc start`. */
 export async function preflight(client: pg.Client): Promise<void> {
+  const version = await client.query<{ v: string; text: string }>("SELECT current_setting('server_version_num') AS v, current_setting('server_version') AS text");
+  const num = Number(version.rows[0]?.v ?? '0');
+  if (num < MIN_SERVER_VERSION) {
+    throw new CdcError('PG_TOO_OLD', `PostgreSQL ${version.rows[0]?.text ?? 'unknown'} is too old: cdc start needs PostgreSQL 14 or later`, {
+      exitCode: 2,
+      hint: 'upgrade PostgreSQL to 14 or later (pgoutput must support the messages option)',
+    });
+  }
   const wal = await client.query<{ wal_level: string }>('SHOW wal_level');
   const level = wal.rows[0]?.wal_level;
   if (level !== 'logical') {

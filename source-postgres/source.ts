@@ -1,44 +1,52 @@
 /**
  * `cdc start`: PostgreSQL into the log.
  *
- *   connecting ─▶ preflight ─▶ topics, publication ─┬─▶ no slot ─▶ create (exported snapshot) ─▶ snapshot ─┐
- *                                                    └─▶ slot ─▶ snapshot of unfinished tables ───────────┤
- *                                                                                                streaming ◀┘
- *        ▲                                                                                         │ connection lost,
- *        └───────────────────── backoff (up to 5 minutes of failures) ◀────────────────────────────┘ log unreachable
- *                                                                                     signal ─▶ stopping: flush, confirm, close
- *
- * A commit's end LSN is confirmed to the slot only after the log has acked every record up to it
- * (delivery.ts). Until changes have streamed once, every failure ends the process at once (a wrong
- * URL should not be retried for minutes; an interrupted snapshot resumes on the next start); after
- * that, transient failures are waited out.
+ * Until changes have streamed once, every failure ends the process at once (a wrong URL should not
+ * be retried for minutes; an interrupted read resumes on the next start); after that, transient
+ * failures (a PostgreSQL restart, a cut connection, the log unreachable) are waited out with
+ * backoff, up to `retryWindowMs` of consecutive failures, starting again from the slot.
  *
  * A slot that disappeared or lost WAL while the log holds its snapshot means changes may be
  * missing: `cdc start` refuses to go on unless `--resnapshot` asks it to start over with a new slot
- * (which also tombstones the keys the source no longer has; see tombstones.ts).
+ * (whose reads tombstone the keys the source no longer has; see tombstones.ts).
+ *
+ *   connecting ─▶ preflight ─▶ publication ─┬─▶ new slot ─▶ snapshot (exported) ──────────┐
+ *                                           └─▶ slot exists ─▶ load what the log has read ─┤
+ *                                                                                  streaming ◀┘
+ *          table poll (at once, then every tablePollMs) ─▶ barrier in the WAL ···▶ read ─┤
+ *                                                                                      │ signal
+ *                                                                                  stopping: flush, confirm, close
+ *
+ * While streaming, every `tablePollMs` the catalog is compared with the log (tables.ts): new tables
+ * are read and published, changed ones read again, dropped ones removed. That work and the stream's
+ * messages run one at a time, in one queue, so each sees the log as the other left it.
+ *
+ * Positions: a commit's end LSN is confirmed to the slot only after the log has acked every record
+ * up to it (see delivery.ts). While nothing is pending, keepalives advance the slot too, so WAL
+ * written to uncaptured tables does not pile up behind it.
  */
-
-import { CdcError, formatLsn, messageOf, type Logger } from '../common/index.js';
+import { CdcError, crashPoint, formatLsn, messageOf, type Logger } from '../common/index.js';
 import {
   auditTopics,
   defaultTopicSettings,
-  readSnapshotProgress,
+  readSnapshotState,
   schemaTopic,
-  snapshotResetRecord,
+  snapshotUndoneRecord,
   stateTopic,
   tableTopic,
   type TopicLog,
   type TopicSettings,
 } from '../compaction/index.js';
-import { listTables, selectTables, type CatalogTable } from './catalog.js';
+import { listTables, selectTables } from './catalog.js';
 import { ChangeMapper } from './changes.js';
-import { connectPg, qualified } from './connect.js';
+import { connectPg } from './connect.js';
 import { Delivery } from './delivery.js';
+import { pgTimeToIso } from './pgoutput.js';
 import { preflight } from './preflight.js';
 import { ensurePublication } from './publication.js';
-import { snapshotTables } from './snapshot.js';
+import { CapturedTables } from './tables.js';
 import { checkSlot, createSlot, findSlot, validateSlotName } from './slot.js';
-import { streamSession, type SessionLink } from './streaming.js';
+import { ReplicationStream, type StreamEvent } from './stream.js';
 import { isTransient } from './transient.js';
 
 export interface SourceConfig {
@@ -51,7 +59,9 @@ export interface SourceConfig {
   topicSettings?: TopicSettings;
   /** Records per log append. */
   batchRecords?: number;
-  /** Replace a lost slot with a new one and snapshot again. */
+  /** How often the catalog is checked for new, changed and dropped tables (ms). */
+  tablePollMs?: number;
+  /** Replace a lost slot with a new one and read every table again. */
   resnapshot?: boolean;
   /** How long transient failures are waited out before giving up (ms). */
   retryWindowMs?: number;
@@ -60,7 +70,7 @@ export interface SourceConfig {
 export interface SourceDeps {
   log: TopicLog;
   logger: Logger;
-  /** Called each time the snapshot is done and changes stream (for `cdc demo` and embedding). */
+  /** Called each time changes start to stream (for `cdc demo` and embedding). */
   onStreaming?: () => void;
 }
 
@@ -68,6 +78,9 @@ export interface Source {
   /** Runs until `signal` aborts (then stops cleanly) or a failure (then rejects). */
   run(signal: AbortSignal): Promise<void>;
 }
+
+const STATUS_INTERVAL_MS = 10_000;
+export const DEFAULT_TABLE_POLL_MS = 10_000;
 
 export function createSource(config: SourceConfig, deps: SourceDeps): Source {
   return { run: (signal) => runSource(config, deps, signal) };
@@ -78,12 +91,12 @@ async function runSource(config: SourceConfig, deps: SourceDeps, signal: AbortSi
   const window = config.retryWindowMs ?? 5 * 60_000;
   let established = false;
   let failingSince: number | null = null;
-  const emitted = new Set<string>();
   for (let attempt = 0; ; attempt++) {
     try {
-      await runOnce(config, deps, signal, emitted, () => {
+      await runOnce(config, deps, signal, () => {
         established = true;
         failingSince = null;
+        attempt = 0;
       });
       return;
     } catch (e) {
@@ -106,30 +119,21 @@ async function runSource(config: SourceConfig, deps: SourceDeps, signal: AbortSi
   }
 }
 
-function reportKeyless(tables: readonly CatalogTable[], logger: Logger): void {
-  for (const t of tables) {
-    logger.warn(`table ${t.schema}.${t.table} is not captured: it has no primary key or replica-identity index`, {
-      code: 'TABLE_KEYLESS',
-      fix: `ALTER TABLE ${qualified(t.schema, t.table)} ADD PRIMARY KEY (...); or ALTER TABLE ... REPLICA IDENTITY USING INDEX <unique index>`,
-    });
-  }
-}
-
 function slotLost(slot: string, why: string): CdcError {
   return new CdcError('SLOT_LOST', `replication slot ${slot} ${why}: changes made since its last confirmed position may be missing from the log`, {
-    hint: `run cdc start --resnapshot (same flags) to start over with a new slot: it reads every table again and writes tombstones for rows deleted meanwhile, so replicas converge`,
+    hint: 'run cdc start --resnapshot (same flags) to start over with a new slot: it reads every table again and writes tombstones for rows deleted meanwhile, so replicas converge',
   });
 }
 
-async function runOnce(config: SourceConfig, { log, logger, onStreaming }: SourceDeps, signal: AbortSignal, emitted: Set<string>, established: () => void): Promise<void> {
+async function runOnce(config: SourceConfig, { log, logger, onStreaming }: SourceDeps, signal: AbortSignal, established: () => void): Promise<void> {
   const client = await connectPg(config.pgUrl);
-  const link: SessionLink = { confirmed: 0n, stream: undefined };
+  let stream: ReplicationStream | undefined;
   try {
     await preflight(client);
     const database = (await client.query<{ db: string }>('SELECT current_database() AS db')).rows[0]?.db ?? '';
     const selection = selectTables(await listTables(client), config.tables);
-    reportKeyless(selection.keyless, logger);
-    if (selection.captured.length === 0) logger.warn('no table to capture yet');
+    if (selection.captured.length === 0) logger.warn('no table to capture yet: cdc start will stream changes of tables added to the publication later');
+
     await log.connect();
     await log.ensureTopics(
       [schemaTopic(config.prefix), stateTopic(config.prefix), ...selection.captured.map((t) => tableTopic(config.prefix, t.schema, t.table))],
@@ -138,34 +142,44 @@ async function runOnce(config: SourceConfig, { log, logger, onStreaming }: Sourc
     await auditTopics(log, [schemaTopic(config.prefix), stateTopic(config.prefix), ...selection.captured.map((t) => tableTopic(config.prefix, t.schema, t.table))], logger);
     await ensurePublication(client, config.publication, selection.captured);
 
-    const mapper = new ChangeMapper(client, config.prefix);
-    mapper.markEmitted(emitted);
+    let confirmed = 0n;
+    let tables: CapturedTables | undefined;
+    const mapper = new ChangeMapper(client, config.prefix, (reason, oid, name) => {
+      if (reason === 'keyless' && name) tables?.reportKeyless(name);
+      else logger.debug('changes of a relation left out', { oid, reason });
+    });
     const delivery = new Delivery({
       log,
       logger,
       batchRecords: config.batchRecords,
       onDurable: (lsn) => {
-        if (lsn > link.confirmed) {
-          link.confirmed = lsn;
-          link.stream?.sendStatus(lsn);
+        if (lsn > confirmed) {
+          confirmed = lsn;
+          stream?.sendStatus(lsn);
         }
       },
     });
 
-    const progress = await readSnapshotProgress(log, config.prefix, config.slot);
-    let slot = await findSlot(client, config.slot);
-    if (slot && slot.walStatus === 'lost' && !config.resnapshot) throw slotLost(config.slot, 'has lost WAL it needed (wal_status = lost)');
-    if (!slot && progress.size > 0 && !config.resnapshot) throw slotLost(config.slot, 'no longer exists, but the log holds its snapshot');
-    if (slot && config.resnapshot) {
-      checkSlot(config.slot, { ...slot, walStatus: null }, database);
+    tables = new CapturedTables({
+      client, log, mapper, delivery, logger, prefix: config.prefix, slot: config.slot, publication: config.publication,
+      wanted: config.tables, topicSettings: config.topicSettings ?? defaultTopicSettings, signal,
+    });
+    for (const t of selection.keyless) tables.reportKeyless(t);
+    const state = await readSnapshotState(log, config.prefix, config.slot);
+    let existing = await findSlot(client, config.slot);
+    const logHasSlot = state.done.size > 0 || state.partial.size > 0;
+    if (existing?.walStatus === 'lost' && !config.resnapshot) throw slotLost(config.slot, 'has lost WAL it needed (wal_status = lost)');
+    if (!existing && logHasSlot && !config.resnapshot) throw slotLost(config.slot, 'no longer exists, but the log holds its snapshot');
+    if (existing && config.resnapshot) {
+      checkSlot(config.slot, { ...existing, walStatus: null }, database);
       await client.query('SELECT pg_drop_replication_slot($1)', [config.slot]);
       logger.warn('dropped the replication slot to start over (--resnapshot)', { slot: config.slot });
-      slot = undefined;
+      existing = undefined;
     }
-
-    if (!slot) {
-      // Progress of an earlier slot of this name says nothing about the new one.
-      if (progress.size > 0) await delivery.appendNow(selection.captured.map((t) => snapshotResetRecord(config.prefix, config.slot, t.schema, t.table)));
+    if (!existing) {
+      // What the log says an earlier slot of this name read says nothing about the new one.
+      const refs = [...state.done.values(), ...[...state.partial.keys()].map((ref) => JSON.parse(ref) as [string, string]).map(([schema, table]) => ({ schema, table }))];
+      if (refs.length > 0) await delivery.appendNow(refs.map((t) => snapshotUndoneRecord(config.prefix, config.slot, t.schema, t.table)));
       const replication = await connectPg(config.pgUrl, { replication: true });
       let created;
       try {
@@ -175,33 +189,114 @@ async function runOnce(config: SourceConfig, { log, logger, onStreaming }: Sourc
         throw e;
       }
       logger.info('created replication slot', { slot: config.slot, consistent_point: formatLsn(created.consistentPoint) });
-      link.confirmed = created.consistentPoint;
-      await snapshotTables({
-        client, tables: selection.captured, snapshotName: created.snapshotName, position: created.consistentPoint,
-        afterImport: () => replication.end(), mapper, delivery, prefix: config.prefix, slot: config.slot, logger, signal, reconcileWith: log,
-      });
+      confirmed = created.consistentPoint;
+      await tables.initial(created.consistentPoint, { name: created.snapshotName, afterImport: () => replication.end() });
     } else {
-      checkSlot(config.slot, slot, database);
-      link.confirmed = slot.confirmedFlush ?? 0n;
-      const unfinished = selection.captured.filter((t) => progress.get(`${t.schema}.${t.table}`)?.done !== true);
-      if (unfinished.length > 0) {
-        logger.info('snapshot of tables not yet read in full', { tables: unfinished.map((t) => `${t.schema}.${t.table}`).join(',') });
-        await snapshotTables({ client, tables: unfinished, progress, position: link.confirmed, mapper, delivery, prefix: config.prefix, slot: config.slot, logger, signal });
-      }
+      checkSlot(config.slot, existing, database);
+      confirmed = existing.confirmedFlush ?? 0n;
+      // Tables not read in full, read with another definition, or gone since are handled when the
+      // stream reaches the barrier of the first poll (tables.ts): after the changes before it.
+      tables.load(state.done, state.partial);
     }
     await delivery.flush();
-    for (const id of mapper.emittedIds()) emitted.add(id);
     if (signal.aborted) return;
-    const confirmed = (await findSlot(client, config.slot))?.confirmedFlush ?? link.confirmed;
-    const streaming = (): void => {
-      established();
-      onStreaming?.();
+
+    const replication = await connectPg(config.pgUrl, { replication: true });
+    let tx: { lsn: string; txid: string; commitTime: string } | null = null;
+    let stopping = false;
+    // Stream messages and table polls run one at a time, in arrival order.
+    let queue: Promise<void> = Promise.resolve();
+    const serial = (work: () => Promise<void>): Promise<void> => {
+      const next = queue.then(work);
+      queue = next.catch(() => undefined);
+      return next;
     };
-    await streamSession({ pgUrl: config.pgUrl, slot: config.slot, publication: config.publication, mapper, delivery, logger, confirmed, signal, onStreaming: streaming }, link);
-    for (const id of mapper.emittedIds()) emitted.add(id);
-    logger.info('stopped', { confirmed: formatLsn(link.confirmed), records: delivery.delivered });
+    const handle = async (event: StreamEvent): Promise<void> => {
+      if (stopping) return;
+      if (event.kind === 'keepalive') {
+        if (tx === null && delivery.idle && event.walEnd > confirmed) {
+          confirmed = event.walEnd;
+          stream?.sendStatus(confirmed);
+        } else if (event.replyRequested) {
+          stream?.sendStatus(confirmed);
+        }
+        return;
+      }
+      const m = event.message;
+      switch (m.tag) {
+        case 'begin':
+          tx = { lsn: formatLsn(m.finalLsn), txid: String(m.xid), commitTime: pgTimeToIso(m.commitTime) };
+          return;
+        case 'commit':
+          tx = null;
+          delivery.commit(m.endLsn);
+          return;
+        case 'relation': {
+          const record = await mapper.relation(m);
+          if (record) await delivery.appendNow([record]);
+          return;
+        }
+        case 'insert':
+        case 'update': {
+          const source = { ...(tx ?? { lsn: formatLsn(event.lsn), txid: null, commitTime: null }), snapshot: false };
+          await delivery.add(m.tag === 'insert' ? await mapper.insert(m, source) : await mapper.update(m, source));
+          crashPoint('mid-transaction');
+          return;
+        }
+        case 'delete':
+          await delivery.add(await mapper.delete(m));
+          crashPoint('mid-transaction');
+          return;
+        case 'truncate':
+          await tables?.truncate(m.relationOids);
+          return;
+        case 'message':
+          await tables?.message(m.prefix, m.content, confirmed);
+          return;
+        default:
+          return;
+      }
+    };
+    stream = new ReplicationStream(replication, (event) => serial(() => handle(event)));
+    stream.start(config.slot, config.publication, 0n);
+    logger.info('streaming changes', { slot: config.slot, from: formatLsn(confirmed), log: log.description });
+    established();
+    onStreaming?.();
+    const timer = setInterval(() => stream?.sendStatus(confirmed), STATUS_INTERVAL_MS);
+    let pollFailed!: (e: unknown) => void;
+    const pollFailure = new Promise<never>((_, reject) => (pollFailed = reject));
+    pollFailure.catch(() => undefined);
+    let polling = false;
+    const poller = setInterval(() => {
+      if (polling || stopping) return;
+      polling = true;
+      serial(async () => {
+        if (!stopping) await tables?.poll();
+      })
+        .catch(pollFailed)
+        .finally(() => (polling = false));
+    }, config.tablePollMs ?? DEFAULT_TABLE_POLL_MS);
+    // The first poll at once: tables left unread or changed while cdc start was down.
+    serial(() => tables?.poll() ?? Promise.resolve()).catch(pollFailed);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        if (signal.aborted) resolve();
+        signal.addEventListener('abort', () => resolve(), { once: true });
+        stream?.done.then(resolve, reject);
+        pollFailure.catch(reject);
+      });
+    } finally {
+      clearInterval(timer);
+      clearInterval(poller);
+      stopping = true;
+    }
+    await queue;
+    // Stopping: what was received goes to the log, the durable position to PostgreSQL.
+    await delivery.flush();
+    stream.sendStatus(confirmed);
+    logger.info('stopped', { confirmed: formatLsn(confirmed), records: delivery.delivered });
   } finally {
+    await stream?.stop();
     await client.end().catch(() => undefined);
   }
 }
-

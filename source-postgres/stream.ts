@@ -5,6 +5,8 @@
  * transaction whose commit record starts right at the confirmed position) and whose decoder runs
  * type parsers over the values.
  *
+ * `messages 'true'` (PostgreSQL 14+) lets the source see its own barriers in the WAL (tables.ts).
+ *
  * Messages are handed to one async handler, one at a time, in order. The socket is paused while too
  * many wait, so a slow log slows the walsender instead of growing memory.
  */
@@ -59,7 +61,7 @@ export class ReplicationStream {
   /** Starts streaming from `startLsn` (0 = where the slot's confirmed position is). */
   start(slot: string, publication: string, startLsn: bigint): void {
     this.wire.on('copyData', ({ chunk }) => this.receive(chunk));
-    const sql = `START_REPLICATION SLOT ${quoteIdent(slot)} LOGICAL ${formatLsn(startLsn)} (proto_version '1', publication_names ${quoteLiteral(quoteIdent(publication))})`;
+    const sql = `START_REPLICATION SLOT ${quoteIdent(slot)} LOGICAL ${formatLsn(startLsn)} (proto_version '1', publication_names ${quoteLiteral(quoteIdent(publication))}, messages 'true')`;
     this.client.query(sql).then(
       () => (this.stopped ? this.finish() : this.fail(new CdcError('STREAM_ENDED', 'PostgreSQL ended the replication stream', { retriable: true }))),
       (e: unknown) => (this.stopped ? this.finish() : this.fail(streamError(slot, e))),

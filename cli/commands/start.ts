@@ -17,7 +17,8 @@ export function builder(y: Argv): Argv<StartFlags> {
     .option('slot', { type: 'string', describe: 'replication slot name (default cdc)' })
     .option('publication', { type: 'string', describe: 'publication name (default: the slot name)' })
     .option('topic-prefix', { type: 'string', describe: 'topic name prefix (default cdc)' })
-    .option('resnapshot', { type: 'boolean', describe: 'replace a lost slot with a new one and read every table again (tombstoning rows deleted meanwhile)' }) as unknown as Argv<StartFlags>;
+    .option('resnapshot', { type: 'boolean', describe: 'replace a lost slot with a new one and read every table again (tombstoning rows deleted meanwhile)' })
+    .option('table-poll-ms', { type: 'number', describe: 'how often to look for new, changed and dropped tables (default 10000, env CDC_TABLE_POLL_MS)' }) as unknown as Argv<StartFlags>;
 }
 
 export async function run(flags: StartFlags, env: Env): Promise<void> {
@@ -27,7 +28,10 @@ export async function run(flags: StartFlags, env: Env): Promise<void> {
   const signal = stopSignal(logger);
   try {
     await createSource(
-      { pgUrl: config.pgUrl, prefix: config.prefix, slot: config.slot, publication: config.publication, tables: config.tables, resnapshot: config.resnapshot, retryWindowMs: config.retryWindowMs },
+      {
+        pgUrl: config.pgUrl, prefix: config.prefix, slot: config.slot, publication: config.publication, tables: config.tables,
+        resnapshot: config.resnapshot, retryWindowMs: config.retryWindowMs, tablePollMs: config.tablePollMs,
+      },
       { log, logger },
     ).run(signal);
   } finally {

@@ -12,8 +12,12 @@ import { services, uniqueName, waitFor } from '../harness/index.js';
 
 interface Subject {
   log: TopicLog;
-  /** Makes compaction happen now where the log allows it; Kafka's cleaner runs on its own. */
-  compact(): Promise<void>;
+  /**
+   * Makes compaction happen now where the log allows it. Kafka's cleaner runs on its own, but
+   * removes a tombstone only in a pass after the one that first saw it, and cleans a log only while
+   * it is dirty: so it gets one more copy of a record it already has, which changes no state.
+   */
+  compact(topic: string, again: { key: string; value: string }): Promise<number>;
 }
 
 const dirs: string[] = [];
@@ -28,10 +32,16 @@ const subjects: [string, () => Subject][] = [
       const dir = mkdtempSync(join(tmpdir(), 'cdc-conformance-'));
       dirs.push(dir);
       const log = new DirLog({ path: join(dir, 'log'), logger: silentLogger, segmentBytes: 4096, cleanerIntervalMs: 60_000, pollMs: 10 });
-      return { log, compact: () => log.compactNow() };
+      return { log, compact: async () => (await log.compactNow(), 0) };
     },
   ],
-  ['Kafka', () => ({ log: new KafkaLog({ brokers: [services().kafkaBrokers], logger: silentLogger }), compact: async () => undefined })],
+  [
+    'Kafka',
+    () => {
+      const log = new KafkaLog({ brokers: [services().kafkaBrokers], logger: silentLogger });
+      return { log, compact: async (topic, again) => (await log.append([rec(topic, again.key, again.value)]), 1) };
+    },
+  ],
 ];
 
 const rec = (topic: string, key: string, value: string | null) => ({ topic, key: Buffer.from(key), value: value === null ? null : Buffer.from(value) });
@@ -131,9 +141,10 @@ describe.each(subjects)('TopicLog conformance: %s', (_name, make) => {
     const written = keys * rounds + 10 + 100;
 
     let records: LogRecord[] = [];
+    let extra = 0;
     await waitFor(
       async () => {
-        await compact();
+        extra += await compact(topic, { key: 'filler', value: '99'.padEnd(200, '.') });
         records = await readAll(log, topic);
         return records.length < written / 4 && !records.some((r) => r.value === null);
       },
@@ -150,6 +161,6 @@ describe.each(subjects)('TopicLog conformance: %s', (_name, make) => {
     // Offsets never change: they still increase, with gaps, and the end offset is what was written.
     const offsets = records.map((r) => r.offset);
     expect(offsets).toEqual([...offsets].sort((a, b) => (a < b ? -1 : 1)));
-    expect((await log.endOffsets([topic])).get(topic)).toBe(BigInt(written));
+    expect((await log.endOffsets([topic])).get(topic)).toBe(BigInt(written + extra));
   });
 });

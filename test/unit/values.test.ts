@@ -65,3 +65,15 @@ describe('PostgreSQL text to SQLite values (DESIGN.md mapping)', () => {
     expect(() => parsePgArray('{1,2')).toThrow(/cannot parse/);
   });
 });
+
+describe('what SQLite itself does to a REAL', () => {
+  it('folds -0.0 to +0.0 in a REAL column, the one float a replica cannot keep (docs/replica.md)', async () => {
+    const { default: Database } = await import('better-sqlite3');
+    const db = new Database(':memory:');
+    db.exec('CREATE TABLE t (r REAL)');
+    db.prepare('INSERT INTO t VALUES (?)').run(-0);
+    const { r } = db.prepare('SELECT r FROM t').get() as { r: number };
+    db.close();
+    expect(Object.is(r, 0)).toBe(true);
+  });
+});
