@@ -7,10 +7,12 @@ import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { CdcError, redact } from '../common/index.js';
 import * as bootstrap from './commands/bootstrap.js';
+import * as config from './commands/config.js';
 import * as copyLog from './commands/copy-log.js';
 import * as demo from './commands/demo.js';
 import * as sink from './commands/sink.js';
 import * as start from './commands/start.js';
+import { withConfigFile } from './config-file.js';
 import type { Env } from './config.js';
 
 class UsageError extends CdcError {
@@ -35,19 +37,21 @@ interface CommandModule<F> {
   command: string;
   describe: string;
   builder: (y: Argv) => Argv<F>;
-  run: (flags: F, env: Env) => Promise<void>;
+  /** `env` has the config file merged under it; `rawEnv` is the process environment alone. */
+  run: (flags: F, env: Env, rawEnv: Env) => Promise<void>;
 }
 
 export async function main(argv: string[], env: Env): Promise<number> {
   let action: (() => Promise<void>) | undefined;
   const register = <F>(y: Argv, m: CommandModule<F>): Argv =>
     y.command(m.command, m.describe, m.builder as (y: Argv) => Argv, (args) => {
-      action = () => m.run(args as unknown as F, env);
+      action = () => m.run(args as unknown as F, withConfigFile(typeof args['config'] === 'string' ? args['config'] : undefined, env), env);
     });
   let parser: Argv = yargs(argv)
     .scriptName('cdc')
     .usage('$0 <command> [options]')
     .option('log-level', { type: 'string', describe: 'debug, info, warn or error (env CDC_LOG_LEVEL)', global: true })
+    .option('config', { type: 'string', describe: 'a JSON or YAML file of settings, under flags and environment (env CDC_CONFIG)', global: true })
     .strict()
     .demandCommand(1, 'name a command')
     .recommendCommands()
@@ -62,6 +66,7 @@ export async function main(argv: string[], env: Env): Promise<number> {
   parser = register(parser, sink as CommandModule<unknown>);
   parser = register(parser, copyLog as CommandModule<unknown>);
   parser = register(parser, demo as CommandModule<unknown>);
+  parser = register(parser, config as CommandModule<unknown>);
   try {
     await parser.parseAsync();
     if (action) await action();

@@ -5,12 +5,13 @@ import { openLog } from '../../compaction/index.js';
 import { runSink } from '../../sink-sqlite/index.js';
 import { resolveSinkConfig, type Env, type SinkFlags } from '../config.js';
 import { stopSignal } from '../lifecycle.js';
+import { serviceOptions } from '../options.js';
 
 export const command = 'sink <name>';
 export const describe = 'follow the log into an existing replica (runs until SIGINT/SIGTERM)';
 
 export function sinkOptions(y: Argv): Argv<SinkFlags> {
-  return y
+  return serviceOptions(y, { pg: false })
     .positional('name', { type: 'string', describe: 'the sink name (recorded in the replica)' })
     .option('log', { type: 'string', describe: 'kafka://host:port[,…] or a directory (env CDC_LOG)' })
     .option('replica', { type: 'string', describe: 'the SQLite replica file' })

@@ -5,12 +5,13 @@ import { openLog } from '../../compaction/index.js';
 import { createSource } from '../../source-postgres/index.js';
 import { resolveStartConfig, type Env, type StartFlags } from '../config.js';
 import { stopSignal } from '../lifecycle.js';
+import { serviceOptions } from '../options.js';
 
 export const command = 'start';
 export const describe = 'capture PostgreSQL changes into key-compacted topics (runs until SIGINT/SIGTERM)';
 
 export function builder(y: Argv): Argv<StartFlags> {
-  return y
+  return serviceOptions(y, { pg: true })
     .option('pg', { type: 'string', describe: 'PostgreSQL URL (env CDC_PG_URL)' })
     .option('log', { type: 'string', describe: 'kafka://host:port[,…] or a directory (env CDC_LOG)' })
     .option('tables', { type: 'string', describe: 'schema.table,… to capture (default: every table with a primary key)' })
