@@ -5,6 +5,7 @@ import { openLog } from '../../compaction/index.js';
 import { runSink } from '../../sink-sqlite/index.js';
 import { resolveSinkConfig, type Env, type SinkFlags } from '../config.js';
 import { stopSignal } from '../lifecycle.js';
+import { countingLogger, createMetrics, InstrumentedLog, refreshSinkLag, serveMetrics } from '../metrics/index.js';
 import { serviceOptions } from '../options.js';
 
 export const command = 'sink <name>';
@@ -23,13 +24,28 @@ export const builder = sinkOptions;
 /** Runs a sink in `mode` with the resolved flags (shared by `sink` and `bootstrap`). */
 export async function runSinkCommand(flags: SinkFlags, env: Env, mode: 'bootstrap' | 'follow'): Promise<void> {
   const config = resolveSinkConfig(flags, env);
-  const logger = createLogger({ level: config.logLevel });
-  const log = openLog(config.log, logger);
-  const signal = stopSignal(logger);
+  const metrics = createMetrics();
+  const logger = countingLogger(createLogger({ level: config.logLevel }), metrics);
+  const log = new InstrumentedLog(openLog(config.log, logger), metrics, { prefix: config.prefix, replica: config.name });
+  const signal = stopSignal(logger, {
+    unfinished: () => `${log.description} did not answer; replica ${config.replica} keeps the offsets of its last committed batch, and the sink resumes from there`,
+  });
+  const following = mode === 'follow' || config.follow;
+  const state = (): string => (signal.aborted ? 'stopping' : !log.following ? 'catching up' : following ? 'following' : 'caught up');
+  const server =
+    config.metricsPort === undefined
+      ? undefined
+      : await serveMetrics(
+          config.metricsPort,
+          metrics,
+          { state, ready: () => !signal.aborted && log.following, beforeScrape: () => refreshSinkLag(log, metrics, config.name, config.prefix) },
+          logger,
+        );
   try {
     await runSink({ name: config.name, replicaPath: config.replica, prefix: config.prefix, mode, follow: config.follow }, { log, logger }, signal);
   } finally {
     await log.close();
+    await server?.close();
   }
 }
 
