@@ -1,5 +1,5 @@
 /**
- * The `cdc` command line. Errors end here, once: `error: <what>` and `Try: <fix>` on stderr, exit
+ * The `cdc` command line. Errors end here, once: `error: <what> [CODE]` and `Try: <fix>` on stderr, exit
  * code 2 for bad usage or configuration, 1 for failures; no stack trace unless CDC_DEBUG=1, and
  * every line passes through the redactor so no password is printed.
  */
@@ -23,7 +23,8 @@ class UsageError extends CdcError {
 
 function printError(e: unknown): number {
   if (e instanceof CdcError) {
-    process.stderr.write(redact(`error: ${e.message}\n${e.hint ? `Try: ${e.hint}\n` : ''}`));
+    // The one place an error is reported, with its stable code for log searches and alerts.
+    process.stderr.write(redact(`error: ${e.message} [${e.code}]\n${e.hint ? `Try: ${e.hint}\n` : ''}`));
     if (process.env['CDC_DEBUG'] === '1') process.stderr.write(redact(`${e.stack ?? ''}\n`));
     return e.exitCode;
   }
