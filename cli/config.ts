@@ -62,6 +62,7 @@ export interface SinkFlags extends ServiceFlags {
 
 const LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
 
+/** `--log-level` / CDC_LOG_LEVEL, default info. */
 export function logLevel(flag: string | undefined, env: Env): LogLevel {
   const value = flag ?? env['CDC_LOG_LEVEL'] ?? 'info';
   if (!(LEVELS as readonly string[]).includes(value)) {
@@ -81,6 +82,7 @@ export function metricsPort(flag: number | undefined, env: Env): number | undefi
   return n;
 }
 
+/** `--log` / CDC_LOG, with the Kafka security settings and embedded-log tuning folded in. */
 export function logLocation(flag: string | undefined, env: Env, security: KafkaSecurityFlags = {}): LogLocation {
   const value = flag ?? env['CDC_LOG'];
   if (value === undefined || value.trim() === '') {
@@ -106,6 +108,7 @@ function positive(env: Env, key: string): number | undefined {
   return n;
 }
 
+/** `--topic-prefix` / CDC_TOPIC_PREFIX, default cdc. */
 export function prefix(flag: string | undefined, env: Env): string {
   const value = flag ?? env['CDC_TOPIC_PREFIX'] ?? 'cdc';
   validatePrefix(value);
@@ -119,6 +122,7 @@ function name(value: string | undefined, what: string): string {
   return value;
 }
 
+/** The validated configuration of `cdc start`. */
 export function resolveStartConfig(flags: StartFlags, env: Env): StartConfig {
   const slot = flags.slot ?? env['CDC_SLOT'] ?? 'cdc';
   return {
@@ -133,6 +137,7 @@ export function resolveStartConfig(flags: StartFlags, env: Env): StartConfig {
   };
 }
 
+/** The validated configuration of `cdc sink` and `cdc bootstrap`. */
 export function resolveSinkConfig(flags: SinkFlags, env: Env): SinkCommandConfig {
   const replica = flags.replica ?? env['CDC_REPLICA'];
   if (replica === undefined || replica.trim() === '') {
