@@ -3,7 +3,7 @@
  * source side) and of consumed batches (the sink side). Wrapping the log keeps the source and the
  * sink free of metrics code: what they hand to the log and take from it is what operators count.
  */
-import type { AppendRecord, ConsumeOptions, Consumption, LogBatch, TopicLog, TopicSettings } from '../../compaction/index.js';
+import type { AppendRecord, ConsumeOptions, Consumption, LogBatch, LogRecord, TopicLog, TopicSettings } from '../../compaction/index.js';
 import type { Metrics } from './registry.js';
 import { commitTimeOf, tableLabel } from './table-label.js';
 
@@ -132,8 +132,14 @@ export class InstrumentedLog implements TopicLog {
       m.applySeconds.observe({ replica }, Number(process.hrtime.bigint() - started) / 1e9);
       m.recordsApplied.inc({ replica, table }, batch.records.length);
       this.positions.set(batch.topic, batch.nextOffset);
-      const last = batch.records[batch.records.length - 1];
-      const commit = last && !table.startsWith('_') ? commitTimeOf(last.value) : undefined;
+      // The newest change with a value (a tombstone carries no commit time).
+      let commit: number | undefined;
+      for (let i = batch.records.length - 1; i >= 0 && !table.startsWith('_'); i--) {
+        const value = (batch.records[i] as LogRecord).value;
+        if (value === null) continue;
+        commit = commitTimeOf(value);
+        break;
+      }
       if (commit !== undefined) m.sinkLagSeconds.set({ replica }, Math.max(0, Date.now() - commit) / 1000);
       this.checkCaughtUp();
     };

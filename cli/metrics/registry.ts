@@ -12,7 +12,7 @@ const SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5
 /** The metrics of one `cdc` process. */
 export function createMetrics() {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'cdc_process_' });
+  collectDefaultMetrics({ register: registry, prefix: 'cdc_' });
   const r = [registry];
   return {
     registry,
