@@ -29,7 +29,7 @@ function printError(e: unknown): number {
     return e.exitCode;
   }
   const message = e instanceof Error ? e.message : String(e);
-  process.stderr.write(redact(`error: unexpected failure: ${message}\nTry: run again with CDC_DEBUG=1 and report the output\n`));
+  process.stderr.write(redact(`error: unexpected failure: ${message} [UNEXPECTED]\nTry: run again with CDC_DEBUG=1 and report the output\n`));
   if (process.env['CDC_DEBUG'] === '1' && e instanceof Error) process.stderr.write(redact(`${e.stack ?? ''}\n`));
   return 1;
 }

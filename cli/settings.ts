@@ -72,3 +72,22 @@ function distance(a: string, b: string): number {
   }
   return row[b.length] as number;
 }
+
+/** `CDC_*` variables that are not settings but are read elsewhere (debugging, tests, benchmarks). */
+const OTHER_VARIABLES = /^CDC_(CONFIG|DEBUG|CACHE_DIR|PG_BINDIR|TEST_.*|BENCH_.*)$/;
+
+/** `CDC_*` variables in `env` that no setting reads (typos), each with the closest known name. */
+export function unknownVariables(env: Readonly<Record<string, string | undefined>>): { name: string; suggestion: string | undefined }[] {
+  const known = new Set(SETTINGS.map((s) => s.env));
+  return Object.keys(env)
+    .filter((name) => name.startsWith('CDC_') && !known.has(name) && !OTHER_VARIABLES.test(name))
+    .map((name) => {
+      const key = closestKey(name.slice(4).toLowerCase().replace(/_/g, '-'));
+      return { name, suggestion: key ? SETTINGS.find((s) => s.key === key)?.env : undefined };
+    });
+}
+
+/** A warning line for an unknown variable. */
+export function unknownVariableMessage(v: { name: string; suggestion: string | undefined }): string {
+  return `environment variable ${v.name} is not a cdc setting and is ignored${v.suggestion ? ` (did you mean ${v.suggestion}?)` : ''}`;
+}

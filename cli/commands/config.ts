@@ -10,7 +10,7 @@ import { loadConfigFile } from '../config-file.js';
 import { logLevel, logLocation, metricsPort, prefix, type Env, type StartFlags } from '../config.js';
 import { serviceOptions } from '../options.js';
 import { securePgUrl } from '../pg-security.js';
-import { SETTINGS } from '../settings.js';
+import { SETTINGS, unknownVariableMessage, unknownVariables } from '../settings.js';
 
 export const command = 'config <action>';
 export const describe = 'print the resolved configuration (secrets redacted)';
@@ -83,6 +83,7 @@ export async function run(flags: ConfigFlags, env: Env, rawEnv: Env = env): Prom
   logLevel(flags.logLevel, env);
   metricsPort(flags.metricsPort, env);
   prefix(flags.topicPrefix, env);
+  for (const v of unknownVariables(rawEnv)) process.stderr.write(`warning: ${unknownVariableMessage(v)}\n`);
   const rows = configRows(flags as Record<string, unknown>, env, rawEnv);
   if (flags.json) {
     process.stdout.write(JSON.stringify(Object.fromEntries(rows.map((r) => [r.key, { value: r.value, from: r.from }])), null, 2) + '\n');

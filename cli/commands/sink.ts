@@ -7,6 +7,7 @@ import { resolveSinkConfig, type Env, type SinkFlags } from '../config.js';
 import { stopSignal } from '../lifecycle.js';
 import { countingLogger, createMetrics, InstrumentedLog, refreshSinkLag, serveMetrics } from '../metrics/index.js';
 import { serviceOptions } from '../options.js';
+import { unknownVariableMessage, unknownVariables } from '../settings.js';
 
 export const command = 'sink <name>';
 export const describe = 'follow the log into an existing replica (runs until SIGINT/SIGTERM)';
@@ -26,6 +27,7 @@ export async function runSinkCommand(flags: SinkFlags, env: Env, mode: 'bootstra
   const config = resolveSinkConfig(flags, env);
   const metrics = createMetrics();
   const logger = countingLogger(createLogger({ level: config.logLevel }), metrics);
+  for (const v of unknownVariables(env)) logger.warn(unknownVariableMessage(v), { code: 'CONFIG_ENV_UNKNOWN' });
   const log = new InstrumentedLog(openLog(config.log, logger), metrics, { prefix: config.prefix, replica: config.name });
   const signal = stopSignal(logger, {
     unfinished: () => `${log.description} did not answer; replica ${config.replica} keeps the offsets of its last committed batch, and the sink resumes from there`,

@@ -7,6 +7,7 @@ import { resolveStartConfig, type Env, type StartFlags } from '../config.js';
 import { stopSignal } from '../lifecycle.js';
 import { countingLogger, createMetrics, InstrumentedLog, serveMetrics, slotLag } from '../metrics/index.js';
 import { serviceOptions } from '../options.js';
+import { unknownVariableMessage, unknownVariables } from '../settings.js';
 
 export const command = 'start';
 export const describe = 'capture PostgreSQL changes into key-compacted topics (runs until SIGINT/SIGTERM)';
@@ -25,6 +26,7 @@ export async function run(flags: StartFlags, env: Env): Promise<void> {
   const config = resolveStartConfig(flags, env);
   const metrics = createMetrics();
   const logger = countingLogger(createLogger({ level: config.logLevel }), metrics);
+  for (const v of unknownVariables(env)) logger.warn(unknownVariableMessage(v), { code: 'CONFIG_ENV_UNKNOWN' });
   let state: 'starting' | 'streaming' | 'stopping' = 'starting';
   const log = new InstrumentedLog(openLog(config.log, logger), metrics, { prefix: config.prefix, snapshotting: () => state === 'starting' });
   const signal = stopSignal(logger, {

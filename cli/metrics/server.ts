@@ -8,6 +8,17 @@ import type { AddressInfo } from 'node:net';
 import { CdcError, messageOf, type Logger } from '../../common/index.js';
 import type { Metrics } from './registry.js';
 
+/** How long a scrape waits for on-demand gauges before answering with the values it has. */
+const REFRESH_TIMEOUT_MS = 2000;
+
+function withTimeout(p: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<void>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`not refreshed within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
+
 /** What the server asks the running command. */
 export interface HealthSource {
   /** A word for people: `starting`, `snapshot`, `streaming`, `following`, `stopping`. */
@@ -29,7 +40,8 @@ export async function serveMetrics(port: number, metrics: Metrics, health: Healt
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/metrics') {
       metrics.up.set(health.ready() ? 1 : 0);
-      void (health.beforeScrape?.() ?? Promise.resolve())
+      // A lag that cannot be read in time (PostgreSQL down) must not make the whole scrape time out.
+      void withTimeout(health.beforeScrape?.() ?? Promise.resolve(), REFRESH_TIMEOUT_MS)
         .catch((e: unknown) => logger.debug('metrics refresh failed', { error: messageOf(e) }))
         .then(() => metrics.registry.metrics())
         .then(

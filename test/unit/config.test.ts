@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, redact } from '../../common/index.js';
 import { configFileEnv, withConfigFile } from '../../cli/config-file.js';
 import { resolveSinkConfig, resolveStartConfig } from '../../cli/config.js';
+import { unknownVariables } from '../../cli/settings.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cdc-config-'));
 const file = (name: string, text: string): string => {
@@ -60,6 +61,10 @@ describe('validation names the bad key and the fix', () => {
     const e = configError(() => configFileEnv('cdc.yml', 'slot: 12\n'));
     expect(e.code).toBe('CONFIG_VALUE_INVALID');
     expect(e.message).toContain('"slot"');
+  });
+
+  it('points out a misspelt CDC_ variable, and leaves the test and debug ones alone', () => {
+    expect(unknownVariables({ CDC_SLOTT: 'x', CDC_DEBUG: '1', CDC_TEST_KAFKA: 'k', CDC_PG_URL: 'u', PATH: '/bin' })).toEqual([{ name: 'CDC_SLOTT', suggestion: 'CDC_SLOT' }]);
   });
 
   it('rejects broken syntax and a missing file', () => {
