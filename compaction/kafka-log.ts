@@ -45,6 +45,22 @@ function saslOptions(sasl: NonNullable<KafkaSecurity['sasl']>): SASLOptions {
 }
 
 function unreachable(brokers: readonly string[], cause: unknown): CdcError {
+  const message = messageOf(cause);
+  // The broker answered but refused us: the fix is the credentials or the CA, not the address.
+  if (/authentication failed|SASL/i.test(message)) {
+    return new CdcError('LOG_AUTH_FAILED', `cannot reach Kafka at ${brokers.join(',')}: ${message}`, {
+      hint: 'check --kafka-sasl, --kafka-user and the password (CDC_KAFKA_PASSWORD or --kafka-password-file)',
+      exitCode: 2,
+      cause,
+    });
+  }
+  if (/certificate|self.signed|verify/i.test(message)) {
+    return new CdcError('LOG_TLS_UNTRUSTED', `cannot reach Kafka at ${brokers.join(',')}: ${message}`, {
+      hint: 'pass the CA that signed the brokers\' certificates with --kafka-ca FILE',
+      exitCode: 2,
+      cause,
+    });
+  }
   return new CdcError('LOG_UNREACHABLE', `cannot reach Kafka at ${brokers.join(',')}: ${messageOf(cause)}`, {
     hint: 'check that the broker is running and that --log names its advertised address (kafka://host:port)',
     exitCode: 2,
