@@ -1,5 +1,5 @@
 /**
- * The `cdc` command line. Errors end here, once: `error: <what>` and `Try: <fix>` on stderr, exit
+ * The `cdc` command line. Errors end here, once: `error: <what> [CODE]` and `Try: <fix>` on stderr, exit
  * code 2 for bad usage or configuration, 1 for failures; no stack trace unless CDC_DEBUG=1, and
  * every line passes through the redactor so no password is printed.
  */
@@ -7,6 +7,7 @@ import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { CdcError, redact } from '../common/index.js';
 import * as bootstrap from './commands/bootstrap.js';
+import * as config from './commands/config.js';
 import * as copyLog from './commands/copy-log.js';
 import * as demo from './commands/demo.js';
 import * as rebuild from './commands/rebuild.js';
@@ -14,6 +15,7 @@ import * as status from './commands/status.js';
 import * as verify from './commands/verify.js';
 import * as sink from './commands/sink.js';
 import * as start from './commands/start.js';
+import { withConfigFile } from './config-file.js';
 import type { Env } from './config.js';
 
 class UsageError extends CdcError {
@@ -24,12 +26,13 @@ class UsageError extends CdcError {
 
 function printError(e: unknown): number {
   if (e instanceof CdcError) {
-    process.stderr.write(redact(`error: ${e.message}\n${e.hint ? `Try: ${e.hint}\n` : ''}`));
+    // The one place an error is reported, with its stable code for log searches and alerts.
+    process.stderr.write(redact(`error: ${e.message} [${e.code}]\n${e.hint ? `Try: ${e.hint}\n` : ''}`));
     if (process.env['CDC_DEBUG'] === '1') process.stderr.write(redact(`${e.stack ?? ''}\n`));
     return e.exitCode;
   }
   const message = e instanceof Error ? e.message : String(e);
-  process.stderr.write(redact(`error: unexpected failure: ${message}\nTry: run again with CDC_DEBUG=1 and report the output\n`));
+  process.stderr.write(redact(`error: unexpected failure: ${message} [UNEXPECTED]\nTry: run again with CDC_DEBUG=1 and report the output\n`));
   if (process.env['CDC_DEBUG'] === '1' && e instanceof Error) process.stderr.write(redact(`${e.stack ?? ''}\n`));
   return 1;
 }
@@ -38,19 +41,21 @@ interface CommandModule<F> {
   command: string;
   describe: string;
   builder: (y: Argv) => Argv<F>;
-  run: (flags: F, env: Env) => Promise<void>;
+  /** `env` has the config file merged under it; `rawEnv` is the process environment alone. */
+  run: (flags: F, env: Env, rawEnv: Env) => Promise<void>;
 }
 
 export async function main(argv: string[], env: Env): Promise<number> {
   let action: (() => Promise<void>) | undefined;
   const register = <F>(y: Argv, m: CommandModule<F>): Argv =>
     y.command(m.command, m.describe, m.builder as (y: Argv) => Argv, (args) => {
-      action = () => m.run(args as unknown as F, env);
+      action = () => m.run(args as unknown as F, withConfigFile(typeof args['config'] === 'string' ? args['config'] : undefined, env), env);
     });
   let parser: Argv = yargs(argv)
     .scriptName('cdc')
     .usage('$0 <command> [options]')
     .option('log-level', { type: 'string', describe: 'debug, info, warn or error (env CDC_LOG_LEVEL)', global: true })
+    .option('config', { type: 'string', describe: 'a JSON or YAML file of settings, under flags and environment (env CDC_CONFIG)', global: true })
     .strict()
     .demandCommand(1, 'name a command')
     .recommendCommands()
@@ -68,6 +73,7 @@ export async function main(argv: string[], env: Env): Promise<number> {
   parser = register(parser, rebuild as CommandModule<unknown>);
   parser = register(parser, status as CommandModule<unknown>);
   parser = register(parser, verify as CommandModule<unknown>);
+  parser = register(parser, config as CommandModule<unknown>);
   try {
     await parser.parseAsync();
     if (action) await action();

@@ -5,6 +5,7 @@
 export type { TopicLog, LogRecord, AppendRecord, LogBatch, ConsumeOptions, Consumption, TopicSettings, TopicDescription } from './topic-log.js';
 export { defaultTopicSettings } from './topic-log.js';
 export { KafkaLog } from './kafka-log.js';
+export type { KafkaSecurity } from './kafka-log.js';
 export { DirLog } from './dir-log.js';
 export type { DirLogOptions } from './dir-log.js';
 export { parseLogLocation, openLog } from './log-url.js';

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import kafkajs from 'kafkajs';
-import type { Admin, Batch, Consumer, Kafka, KafkaConfig, Producer } from 'kafkajs';
+import type { Admin, Batch, Consumer, Kafka, KafkaConfig, Producer, SASLOptions } from 'kafkajs';
 import { CdcError, messageOf, retry, type Logger } from '../common/index.js';
 import { defaultTopicSettings, type AppendRecord, type ConsumeOptions, type Consumption, type LogBatch, type LogRecord, type TopicDescription, type TopicLog, type TopicSettings } from './topic-log.js';
 
@@ -22,9 +22,45 @@ export interface KafkaLogOptions {
   clientId?: string;
   /** How long to wait for a broker before giving up on connect (ms). */
   connectTimeoutMs?: number;
+  security?: KafkaSecurity;
+}
+
+/** TLS and SASL to the brokers (see docs/security.md). */
+export interface KafkaSecurity {
+  /** TLS; `ca` (PEM text) replaces the system's trusted CAs. */
+  tls?: { ca?: string };
+  sasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string };
+}
+
+function saslOptions(sasl: NonNullable<KafkaSecurity['sasl']>): SASLOptions {
+  const { username, password } = sasl;
+  switch (sasl.mechanism) {
+    case 'plain':
+      return { mechanism: 'plain', username, password };
+    case 'scram-sha-256':
+      return { mechanism: 'scram-sha-256', username, password };
+    case 'scram-sha-512':
+      return { mechanism: 'scram-sha-512', username, password };
+  }
 }
 
 function unreachable(brokers: readonly string[], cause: unknown): CdcError {
+  const message = messageOf(cause);
+  // The broker answered but refused us: the fix is the credentials or the CA, not the address.
+  if (/authentication failed|SASL/i.test(message)) {
+    return new CdcError('LOG_AUTH_FAILED', `cannot reach Kafka at ${brokers.join(',')}: ${message}`, {
+      hint: 'check --kafka-sasl, --kafka-user and the password (CDC_KAFKA_PASSWORD or --kafka-password-file)',
+      exitCode: 2,
+      cause,
+    });
+  }
+  if (/certificate|self.signed|verify/i.test(message)) {
+    return new CdcError('LOG_TLS_UNTRUSTED', `cannot reach Kafka at ${brokers.join(',')}: ${message}`, {
+      hint: 'pass the CA that signed the brokers\' certificates with --kafka-ca FILE',
+      exitCode: 2,
+      cause,
+    });
+  }
   return new CdcError('LOG_UNREACHABLE', `cannot reach Kafka at ${brokers.join(',')}: ${messageOf(cause)}`, {
     hint: 'check that the broker is running and that --log names its advertised address (kafka://host:port)',
     exitCode: 2,
@@ -47,7 +83,10 @@ export class KafkaLog implements TopicLog {
 
   private clientConfig(): KafkaConfig {
     const logger = this.options.logger;
+    const { tls, sasl } = this.options.security ?? {};
     return {
+      ...(tls ? { ssl: tls.ca ? { ca: [tls.ca] } : true } : {}),
+      ...(sasl ? { sasl: saslOptions(sasl) } : {}),
       clientId: this.options.clientId ?? 'cdc',
       brokers: [...this.options.brokers],
       connectionTimeout: this.options.connectTimeoutMs ?? 5000,

@@ -4,7 +4,7 @@
  */
 import { ConfigError, type Logger } from '../common/index.js';
 import { DirLog } from './dir-log.js';
-import { KafkaLog } from './kafka-log.js';
+import { KafkaLog, type KafkaSecurity } from './kafka-log.js';
 import type { TopicLog } from './topic-log.js';
 
 /** Tuning of the embedded log (see docs/embedded-log.md). */
@@ -13,7 +13,7 @@ export interface DirTuning {
   cleanerIntervalMs?: number;
 }
 
-export type LogLocation = { kind: 'kafka'; brokers: string[] } | ({ kind: 'dir'; path: string } & DirTuning);
+export type LogLocation = { kind: 'kafka'; brokers: string[]; security?: KafkaSecurity } | ({ kind: 'dir'; path: string } & DirTuning);
 
 const HINT = 'use --log kafka://host:9092[,host2:9092] for Kafka, or a directory path such as --log ./cdc-data';
 
@@ -38,6 +38,6 @@ export function parseLogLocation(value: string): LogLocation {
 
 /** Opens the log a location names (not yet connected). */
 export function openLog(location: LogLocation, logger: Logger): TopicLog {
-  if (location.kind === 'kafka') return new KafkaLog({ brokers: location.brokers, logger });
+  if (location.kind === 'kafka') return new KafkaLog({ brokers: location.brokers, logger, security: location.security });
   return new DirLog({ path: location.path, logger, segmentBytes: location.segmentBytes, cleanerIntervalMs: location.cleanerIntervalMs });
 }

@@ -7,6 +7,7 @@
  */
 import pg from 'pg';
 import { CdcError, ConfigError, messageOf, redactUrl, registerUrlSecrets } from '../common/index.js';
+import { tlsConnectionError } from './tls-errors.js';
 
 const SESSION_OPTIONS = '-c TimeZone=UTC -c DateStyle=ISO -c IntervalStyle=postgres -c extra_float_digits=3 -c bytea_output=hex -c lc_monetary=C -c application_name=cdc';
 
@@ -62,6 +63,8 @@ export function connectionError(url: string, e: unknown, replication: boolean): 
     }
   })();
   const options = { cause: e, exitCode: 2 as const };
+  const tls = tlsConnectionError(at, code, e);
+  if (tls) return tls;
   switch (code) {
     case 'ECONNREFUSED':
     case 'ENOTFOUND':

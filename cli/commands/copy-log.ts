@@ -1,10 +1,12 @@
 /** `cdc copy-log`: copy every topic from one log to another (the move from the embedded log to Kafka). */
 import type { Argv } from 'yargs';
 import { CdcError, createLogger } from '../../common/index.js';
-import { copyLog, DirLog, openLog, parseLogLocation, validatePrefix } from '../../compaction/index.js';
-import type { Env } from '../config.js';
+import { copyLog, DirLog, openLog, parseLogLocation, validatePrefix, type LogLocation } from '../../compaction/index.js';
+import { logLevel, type Env } from '../config.js';
+import { kafkaSecurity, type KafkaSecurityFlags } from '../kafka-security.js';
+import { kafkaOptions } from '../options.js';
 
-export interface CopyFlags {
+export interface CopyFlags extends KafkaSecurityFlags {
   from?: string;
   to?: string;
   topicPrefix?: string;
@@ -15,7 +17,7 @@ export const command = 'copy-log';
 export const describe = 'copy every topic from one log to another, e.g. from ./cdc-data to kafka://host:9092';
 
 export function builder(y: Argv): Argv<CopyFlags> {
-  return y
+  return kafkaOptions(y)
     .option('from', { type: 'string', describe: 'the log to copy (kafka://… or a directory)', demandOption: true })
     .option('to', { type: 'string', describe: 'the log to fill (kafka://… or a directory)', demandOption: true })
     .option('topic-prefix', { type: 'string', describe: 'copy the topics of this prefix (default cdc)' }) as unknown as Argv<CopyFlags>;
@@ -24,9 +26,16 @@ export function builder(y: Argv): Argv<CopyFlags> {
 export async function run(flags: CopyFlags, env: Env): Promise<void> {
   const prefix = flags.topicPrefix ?? env['CDC_TOPIC_PREFIX'] ?? 'cdc';
   validatePrefix(prefix);
-  const logger = createLogger({ level: flags.logLevel === 'debug' ? 'debug' : 'info' });
-  const from = openLog(parseLogLocation(flags.from ?? ''), logger);
-  const to = openLog(parseLogLocation(flags.to ?? ''), logger);
+  const logger = createLogger({ level: logLevel(flags.logLevel, env) });
+  // The --kafka-* settings apply to whichever side is Kafka.
+  const security = kafkaSecurity(flags, env, true);
+  const locate = (value: string | undefined): LogLocation => {
+    const location = parseLogLocation(value ?? '');
+    if (location.kind === 'kafka' && security) location.security = security;
+    return location;
+  };
+  const from = openLog(locate(flags.from), logger);
+  const to = openLog(locate(flags.to), logger);
   try {
     if (from instanceof DirLog) {
       const pid = await from.writerPid();

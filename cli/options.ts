@@ -1,0 +1,23 @@
+/** Flags shared by several commands: Kafka security, PostgreSQL security, metrics. */
+import type { Argv } from 'yargs';
+
+/** Adds the Kafka TLS and SASL flags. */
+export function kafkaOptions<T>(y: Argv<T>): Argv<T> {
+  return y
+    .option('kafka-tls', { type: 'boolean', describe: 'TLS to Kafka (env CDC_KAFKA_TLS)' })
+    .option('kafka-ca', { type: 'string', describe: 'PEM file of the CA that signed the brokers\' certificates; implies --kafka-tls (env CDC_KAFKA_CA)' })
+    .option('kafka-sasl', { type: 'string', describe: 'SASL mechanism: plain, scram-sha-256 or scram-sha-512 (env CDC_KAFKA_SASL)' })
+    .option('kafka-user', { type: 'string', describe: 'SASL user (env CDC_KAFKA_USER)' })
+    .option('kafka-password-file', { type: 'string', describe: 'file holding the SASL password (or env CDC_KAFKA_PASSWORD)' }) as unknown as Argv<T>;
+}
+
+/** Adds `--metrics-port`, the Kafka flags and (with `pg`) the PostgreSQL security flags. */
+export function serviceOptions<T>(y: Argv<T>, { pg }: { pg: boolean }): Argv<T> {
+  let out = kafkaOptions(y.option('metrics-port', { type: 'number', describe: 'serve Prometheus /metrics and /healthz on this port (env CDC_METRICS_PORT)' }) as unknown as Argv<T>);
+  if (pg) {
+    out = out
+      .option('pg-password-file', { type: 'string', describe: 'file holding the PostgreSQL password (or env CDC_PG_PASSWORD, or in the URL)' })
+      .option('pg-ca', { type: 'string', describe: 'PEM file of the CA that signed PostgreSQL\'s certificate; implies sslmode=verify-full (env CDC_PG_CA)' }) as unknown as Argv<T>;
+  }
+  return out;
+}
