@@ -3,7 +3,7 @@
  * source side) and of consumed batches (the sink side). Wrapping the log keeps the source and the
  * sink free of metrics code: what they hand to the log and take from it is what operators count.
  */
-import type { AppendRecord, ConsumeOptions, Consumption, LogBatch, LogRecord, TopicLog, TopicSettings } from '../../compaction/index.js';
+import type { AppendRecord, ConsumeOptions, Consumption, LogBatch, LogRecord, TopicDescription, TopicLog, TopicSettings } from '../../compaction/index.js';
 import type { Metrics } from './registry.js';
 import { commitTimeOf, tableLabel } from './table-label.js';
 
@@ -35,11 +35,18 @@ export class InstrumentedLog implements TopicLog {
     private readonly options: InstrumentOptions,
   ) {
     this.description = inner.description;
+    if (inner.describeTopics) this.describeTopics = (topics) => (inner.describeTopics as NonNullable<TopicLog['describeTopics']>).call(inner, topics);
+    if (inner.offsetAtTime) this.offsetAtTime = (topic, at) => (inner.offsetAtTime as NonNullable<TopicLog['offsetAtTime']>).call(inner, topic, at);
   }
 
   connect(): Promise<void> {
     return this.inner.connect();
   }
+
+  // The optional parts of the contract pass through as they are: the topic audit at start and the
+  // sink's tombstone-horizon check depend on them.
+  readonly describeTopics?: (topics: readonly string[]) => Promise<Map<string, TopicDescription>>;
+  readonly offsetAtTime?: (topic: string, timestampMs: number) => Promise<bigint>;
 
   ensureTopics(names: readonly string[], settings?: TopicSettings): Promise<void> {
     return this.inner.ensureTopics(names, settings);
@@ -107,8 +114,12 @@ export class InstrumentedLog implements TopicLog {
       const table = tableLabel(topic, prefix);
       m.recordsWritten.inc({ table }, t.records);
       m.bytesWritten.inc({ table }, t.bytes);
-      if (topic === stateTopic) m.snapshotTablesDone.inc(t.records);
-      else if (snapshot && !table.startsWith('_')) m.snapshotRows.inc({ table }, t.records);
+      if (topic === stateTopic) continue;
+      if (snapshot && !table.startsWith('_')) m.snapshotRows.inc({ table }, t.records);
+    }
+    // Snapshot markers: progress after each chunk says `"done":false`; only a finished table counts.
+    for (const r of records) {
+      if (r.topic === stateTopic && r.value !== null && !r.value.includes('"done":false')) m.snapshotTablesDone.inc();
     }
     if (newestCommit !== undefined) m.commitToLog.observe(Math.max(0, acked - newestCommit) / 1000);
   }

@@ -14,7 +14,8 @@ describe('cdc demo', () => {
       const r = await runCliToEnd(['demo', '--dir', join(dir, 'demo'), '--seconds', '1'], { timeoutMs: 120_000, env: { CDC_PG_URL: '' } });
       expect(r.code, r.stdout + r.stderr).toBe(0);
       expect(r.stdout).toMatch(/1\. PostgreSQL: started a throwaway server/);
-      expect(r.stdout).toMatch(/shop\.orders +source +\d+ rows +replica +\d+ rows/);
+      expect(r.stdout).toMatch(/shop\.orders +equal \(\d+ rows, \d+ chunks\)/);
+      expect(r.stdout).toMatch(/shop\.customers +equal \(1000 rows/);
       expect(r.stdout).not.toMatch(/DIFFERENT/);
       expect(r.stderr).toMatch(/shop\.page_views is not captured/);
       const db = new Database(join(dir, 'demo', 'replica.db'), { readonly: true });
