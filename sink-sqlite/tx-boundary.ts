@@ -26,39 +26,58 @@ function txidOf(r: LogRecord): string | null | undefined {
   return decodeChange(r.value).source.txid;
 }
 
+interface Held {
+  records: LogRecord[];
+  /** The transaction the held records belong to (undefined: tombstones only so far). */
+  txid: string | undefined;
+}
+
 /** Per topic, the records held back because their transaction may continue in the next batch. */
 export class TxBoundary {
-  private readonly held = new Map<string, LogRecord[]>();
+  private readonly held = new Map<string, Held>();
 
   /**
    * The part of `pending + batch` that ends at a transaction boundary, as a batch to apply (its
-   * `nextOffset` stops before the held records), or undefined when everything is held.
+   * `nextOffset` stops before the held records), or undefined when everything is held. Only the
+   * new batch is scanned (each record's value decoded once): the held records are one
+   * transaction's tail already, so a large transaction costs time linear in its size.
    */
   take(batch: LogBatch): LogBatch | undefined {
-    const records = [...(this.held.get(batch.topic) ?? []), ...batch.records];
+    const before = this.held.get(batch.topic);
+    const records = batch.records;
     let cut = records.length;
-    let tail: string | null | undefined;
+    let tail: string | undefined;
+    let whole = true;
     for (let i = records.length - 1; i >= 0; i--) {
       const txid = txidOf(records[i] as LogRecord);
       if (txid === undefined) {
         cut = i;
         continue;
       }
-      if (tail === undefined) {
-        if (txid === null) break;
-        tail = txid;
-        cut = i;
-        continue;
+      if (txid === null || (tail !== undefined && txid !== tail)) {
+        whole = false;
+        break;
       }
-      if (txid !== tail) break;
+      tail = txid;
       cut = i;
     }
-    if (records.length - cut > MAX_HELD) cut = records.length;
-    const apply = records.slice(0, cut);
-    const hold = records.slice(cut);
-    if (hold.length > 0) this.held.set(batch.topic, hold);
+    let apply: LogRecord[];
+    let hold: Held;
+    if (whole && before && (tail === undefined || before.txid === undefined || tail === before.txid)) {
+      // The whole batch continues the held transaction.
+      apply = [];
+      hold = { records: before.records.concat(records), txid: tail ?? before.txid };
+    } else {
+      apply = before ? before.records.concat(records.slice(0, cut)) : records.slice(0, cut);
+      hold = { records: records.slice(cut), txid: tail };
+    }
+    if (hold.records.length > MAX_HELD) {
+      apply = apply.concat(hold.records);
+      hold = { records: [], txid: undefined };
+    }
+    if (hold.records.length > 0) this.held.set(batch.topic, hold);
     else this.held.delete(batch.topic);
-    const nextOffset = hold.length > 0 ? (hold[0] as LogRecord).offset : batch.nextOffset;
+    const nextOffset = hold.records.length > 0 ? (hold.records[0] as LogRecord).offset : batch.nextOffset;
     if (apply.length === 0) return undefined;
     return { topic: batch.topic, records: apply, nextOffset };
   }
@@ -70,7 +89,7 @@ export class TxBoundary {
 
   /** Everything held for `topic`, as a batch ending at `nextOffset`, and forgets it. */
   release(topic: string, nextOffset: bigint): LogBatch | undefined {
-    const records = this.held.get(topic);
+    const records = this.held.get(topic)?.records;
     this.held.delete(topic);
     if (!records || records.length === 0) return undefined;
     return { topic, records, nextOffset };
