@@ -16,7 +16,7 @@ export type { ColumnDef, TableSchema, SchemaRecord, RowValues, SourcePosition, C
 export { readToEnd } from './read-to-end.js';
 export { stateTopic, snapshotProgressRecord, snapshotDoneRecord, snapshotUndoneRecord, snapshottedTables, readSnapshotState, tableRef } from './progress.js';
 export type { SnapshotProgress, SnapshotDone, SnapshotState } from './progress.js';
-export { liveKeys } from './live-keys.js';
+export { tombstoneEveryKey } from './live-keys.js';
 export { copyLog } from './copy-log.js';
 export type { CopyResult } from './copy-log.js';
 export { auditTopics, auditTopic } from './audit.js';

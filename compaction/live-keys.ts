@@ -1,21 +1,26 @@
 /**
- * The keys a topic holds a row for: every key whose latest record is not a tombstone. This is how
- * the source removes rows that the stream will never delete one by one (a TRUNCATE, a dropped
- * table, the old keys after a primary-key change): it writes a tombstone for each, so compaction
- * reclaims their records and a replica built from offset zero never sees them again.
+ * Tombstones for every row a topic holds: how the source removes rows that the stream will never
+ * delete one by one (a TRUNCATE, a dropped table), so compaction reclaims their records and a
+ * replica built from offset zero never sees them again. The topic is read up to its current end a
+ * batch at a time and the tombstones go out as they are found: memory stays bounded whatever the
+ * topic's size. A key written several times may get several tombstones; compaction keeps one.
  */
 import { readToEnd } from './read-to-end.js';
-import type { TopicLog } from './topic-log.js';
+import type { AppendRecord, TopicLog } from './topic-log.js';
 
-/** The live keys of `topic` (as read up to its current end). */
-export async function liveKeys(log: TopicLog, topic: string): Promise<Buffer[]> {
-  const live = new Map<string, Buffer>();
-  await readToEnd(log, new Map([[topic, 0n]]), (batch) => {
+/** Writes (through `write`) a tombstone for each key of `topic` that has a row record; returns how many. */
+export async function tombstoneEveryKey(log: TopicLog, topic: string, write: (records: AppendRecord[]) => Promise<void>): Promise<number> {
+  let written = 0;
+  await readToEnd(log, new Map([[topic, 0n]]), async (batch) => {
+    const keys = new Map<string, Buffer>();
     for (const r of batch.records) {
-      const k = r.key.toString('hex');
-      if (r.value === null) live.delete(k);
-      else live.set(k, r.key);
+      const k = r.key.toString('latin1');
+      if (r.value === null) keys.delete(k);
+      else keys.set(k, r.key);
     }
+    if (keys.size === 0) return;
+    await write([...keys.values()].map((key) => ({ topic, key, value: null })));
+    written += keys.size;
   });
-  return [...live.values()];
+  return written;
 }

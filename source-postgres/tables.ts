@@ -27,7 +27,7 @@ import { messageOf, retry, type Logger } from '../common/index.js';
 import {
   encodeDrop,
   encodeDropKey,
-  liveKeys,
+  tombstoneEveryKey,
   schemaTopic,
   snapshotUndoneRecord,
   tableRef,
@@ -220,14 +220,16 @@ export class CapturedTables {
     const { o } = this;
     const topic = tableTopic(o.prefix, d.schema, d.table);
     await o.delivery.flush();
-    const records: AppendRecord[] = (await liveKeys(o.log, topic)).map((key) => ({ topic, key, value: null }));
+    const keys = await tombstoneEveryKey(o.log, topic, (records) => o.delivery.add(records));
     const drop = { schema: d.schema, table: d.table, topic };
-    records.push({ topic: schemaTopic(o.prefix), key: encodeDropKey(drop), value: encodeDrop(drop) });
-    records.push(snapshotUndoneRecord(o.prefix, o.slot, d.schema, d.table));
+    const records: AppendRecord[] = [
+      { topic: schemaTopic(o.prefix), key: encodeDropKey(drop), value: encodeDrop(drop) },
+      snapshotUndoneRecord(o.prefix, o.slot, d.schema, d.table),
+    ];
     await o.delivery.appendNow(records);
     o.mapper.forgetTopic(topic);
     this.done.delete(tableRef(d.schema, d.table));
-    o.logger.info('table dropped from the log', { table: `${d.schema}.${d.table}`, keys: records.length - 2 });
+    o.logger.info('table dropped from the log', { table: `${d.schema}.${d.table}`, keys });
   }
 
   /**
@@ -241,9 +243,8 @@ export class CapturedTables {
     for (const oid of oids) {
       const topic = await o.mapper.topicOf(oid);
       if (!topic) continue;
-      const keys = await this.again('reading the keys of a truncated table', () => liveKeys(o.log, topic));
-      await o.delivery.add(keys.map((key) => ({ topic, key, value: null })));
-      o.logger.info('table truncated', { topic, keys: keys.length });
+      const keys = await this.again('reading the keys of a truncated table', () => tombstoneEveryKey(o.log, topic, (records) => o.delivery.add(records)));
+      o.logger.info('table truncated', { topic, keys });
     }
   }
 }
