@@ -14,7 +14,8 @@
  * be seen in parts; a tail held while the topic is idle is applied after {@link IDLE_FLUSH_MS},
  * because the log has no commit marker to say that a transaction is complete.
  */
-import { decodeChange, type LogBatch, type LogRecord } from '../compaction/index.js';
+import type { LogBatch, LogRecord } from '../compaction/index.js';
+import { decodedChange } from './decoded.js';
 
 /** Records held per topic at most; beyond this a huge transaction is applied in parts. */
 export const MAX_HELD = 100_000;
@@ -23,22 +24,33 @@ export const IDLE_FLUSH_MS = 500;
 
 function txidOf(r: LogRecord): string | null | undefined {
   if (r.value === null) return undefined;
-  return decodeChange(r.value).source.txid;
+  return decodedChange(r.value).source.txid;
 }
 
 /** Per topic, the records held back because their transaction may continue in the next batch. */
 export class TxBoundary {
   private readonly held = new Map<string, LogRecord[]>();
+  /** Per topic, the transaction id of the held records (all have it, or are tombstones). */
+  private readonly heldTxid = new Map<string, string>();
 
   /**
    * The part of `pending + batch` that ends at a transaction boundary, as a batch to apply (its
    * `nextOffset` stops before the held records), or undefined when everything is held.
    */
   take(batch: LogBatch): LogBatch | undefined {
-    const records = [...(this.held.get(batch.topic) ?? []), ...batch.records];
+    const held = this.held.get(batch.topic) ?? [];
+    const heldTxid = this.heldTxid.get(batch.topic);
+    const records = [...held, ...batch.records];
     let cut = records.length;
     let tail: string | null | undefined;
     for (let i = records.length - 1; i >= 0; i--) {
+      // Reaching the held records with their own transaction id: the scan would keep every one
+      // of them (each has that id or is a tombstone), so skip it. Without this, a large
+      // transaction arriving in many batches was scanned again with each one: quadratic.
+      if (i < held.length && tail !== undefined && tail === heldTxid) {
+        cut = 0;
+        break;
+      }
       const txid = txidOf(records[i] as LogRecord);
       if (txid === undefined) {
         cut = i;
@@ -58,6 +70,8 @@ export class TxBoundary {
     const hold = records.slice(cut);
     if (hold.length > 0) this.held.set(batch.topic, hold);
     else this.held.delete(batch.topic);
+    if (hold.length > 0 && typeof tail === 'string') this.heldTxid.set(batch.topic, tail);
+    else this.heldTxid.delete(batch.topic);
     const nextOffset = hold.length > 0 ? (hold[0] as LogRecord).offset : batch.nextOffset;
     if (apply.length === 0) return undefined;
     return { topic: batch.topic, records: apply, nextOffset };
@@ -72,6 +86,7 @@ export class TxBoundary {
   release(topic: string, nextOffset: bigint): LogBatch | undefined {
     const records = this.held.get(topic);
     this.held.delete(topic);
+    this.heldTxid.delete(topic);
     if (!records || records.length === 0) return undefined;
     return { topic, records, nextOffset };
   }
