@@ -2,6 +2,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { onProcessEnd } from '../test/harness/reaper.js';
 
 const CLI = fileURLToPath(new URL('../cli/main.js', import.meta.url));
 
@@ -32,8 +33,10 @@ export function cdc(args: string[]): CdcChild {
     }
   };
   const timer = setInterval(sample, 50);
+  // A bench that fails half-way must not leave cdc processes behind on the slot or the log.
+  const unregister = onProcessEnd(() => void child.kill('SIGKILL'));
   return {
-    done: new Promise((resolve) => child.on('exit', (code) => (clearInterval(timer), resolve({ code, stderr })))),
+    done: new Promise((resolve) => child.on('exit', (code) => (clearInterval(timer), unregister(), resolve({ code, stderr })))),
     kill: (s) => void child.kill(s),
     stderr: () => stderr,
     peakRssMb: () => Math.round(peakKb / 1024),

@@ -6,6 +6,7 @@
  * runs from the moment its INSERT was sent — before the commit, so the figure is an upper bound by
  * the statement's own execution time — to the poll that first sees it.
  */
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
@@ -64,18 +65,23 @@ export async function benchLatency(adminUrl: string, log: string, label: string,
     let seen = 0;
     let writing = true;
     let end = Infinity;
+    // CDC_BENCH_LATENCY_DUMP=FILE writes "seconds-into-load latency-ms" per row, to see when slow rows happen.
+    const dump = process.env['CDC_BENCH_LATENCY_DUMP'];
+    const timeline: string[] | null = dump ? [] : null;
+    const t0 = performance.now();
     const reader = (async () => {
       while (writing || seen < ticks * perTick) {
         const now = performance.now();
         for (const { id } of read.all(seen)) {
-          latencies.push(now - (sentAt[Math.floor((id - 1) / perTick)] ?? now));
+          const sent = sentAt[Math.floor((id - 1) / perTick)] ?? now;
+          latencies.push(now - sent);
+          if (timeline) timeline.push(`${((sent - t0) / 1000).toFixed(3)} ${(now - sent).toFixed(1)}`);
           seen = Math.max(seen, id);
         }
         if (!writing && performance.now() - end > 60_000) throw new Error(`only ${seen} of ${ticks * perTick} rows reached the replica`);
         await sleep(1);
       }
     })();
-    const t0 = performance.now();
     for (let k = 0; k < ticks; k++) {
       const due = t0 + k * TICK_MS;
       const wait = due - performance.now();
@@ -87,6 +93,7 @@ export async function benchLatency(adminUrl: string, log: string, label: string,
     end = performance.now();
     writing = false;
     await reader;
+    if (dump && timeline) writeFileSync(`${dump}.${label}`, timeline.join('\n') + '\n');
     latencies.sort((a, b) => a - b);
     const pct = (p: number): number => Number((latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? 0).toFixed(1));
     return {
