@@ -1,86 +1,122 @@
 /**
- * `npm run bench`: the pipeline's throughput, each figure next to a baseline measured in the same
- * run on the same workload:
+ * `npm run bench`: how fast `cdc` is, each figure next to a baseline measured in the same run on
+ * the same machine (see docs/benchmarks.md for the method and the JSON keys):
  *
- *   source    cdc start catching up N rows of WAL (one transaction) from a cold start, until the
- *             slot is confirmed past them  vs  pg_recvlogical decoding the same WAL with pgoutput
- *   snapshot  cdc start reading N existing rows (its own report)
- *   bootstrap cdc bootstrap replaying 2N records into a new replica  vs  a raw better-sqlite3
- *             upsert of 2N rows in one transaction
- *   append    the embedded log's fsync'd appends  vs  a plain file append with fdatasync per batch
+ *   source     cdc start catching up N rows of WAL, in transactions of 1, of 1,000 and in one
+ *              transaction  vs  pg_recvlogical decoding the same WAL with pgoutput
+ *   bootstrap  cdc bootstrap replaying the one-transaction topic (N records) into a new replica
+ *              vs  a raw better-sqlite3 upsert of N rows in one transaction
+ *   e2e        commit in PostgreSQL to row visible in the replica at 5,000 rows/s
+ *   memory     peak RSS of cdc start (one-transaction workload) and of cdc bootstrap
+ *   append     the embedded log's fsync'd appends  vs  a plain file append with fdatasync
  *
- * The pipeline runs on the embedded log, and on Kafka too when a broker is named. Needs a
- * PostgreSQL with wal_level=logical (superuser URL):
- *   npm run bench -- --pg postgres://… [--kafka host:port] [--rows 100000] [--json out.json]
- * (or CDC_BENCH_PG_URL / CDC_BENCH_KAFKA).
+ * on the embedded log and on Kafka. Services: the ones named, else started here (test harness).
+ *   npm run bench -- [--quick] [--json out.json] [--chart out.png] [--pg URL] [--kafka host:port]
+ *                    [--rows N] [--single-rows N] [--e2e-seconds S] [--logs embedded,kafka]
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { benchAppend } from './append.js';
-import { benchPipeline, type PipelineFigures } from './pipeline.js';
+import { rawUpsert } from './bootstrap.js';
+import { drawChart } from './chart.js';
+import { runLog, type LogFigures } from './log-run.js';
+import { describeMachine } from './machine.js';
+import { report, type BenchResult } from './report.js';
+import { benchKafka, benchPostgres, type BenchService } from './services.js';
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? process.argv[i + 1] : undefined;
 }
 
-/** The floor for a bootstrap: the same number of rows upserted with a prepared statement in one transaction. */
-function rawUpsert(path: string, rows: number): number {
-  const raw = new Database(path);
-  raw.pragma('journal_mode = WAL');
-  raw.pragma('synchronous = NORMAL');
-  raw.exec('CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT, price TEXT, updated TEXT, tags TEXT)');
-  const up = raw.prepare('INSERT INTO items VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET name = excluded.name, price = excluded.price, updated = excluded.updated, tags = excluded.tags');
-  const t0 = performance.now();
-  raw.transaction(() => {
-    for (let i = 1; i <= rows; i++) up.run(BigInt(i), `item ${i}`, (i / 100).toFixed(2), '2026-01-01 00:00:00.001Z', `["a","b${i}"]`);
-  })();
-  const rate = rows / ((performance.now() - t0) / 1000);
-  raw.close();
-  return Math.round(rate);
-}
-
-async function main(): Promise<void> {
-  const pgUrl = arg('pg') ?? process.env['CDC_BENCH_PG_URL'];
-  const kafka = arg('kafka') ?? process.env['CDC_BENCH_KAFKA'];
-  const rows = Number(arg('rows') ?? 100_000);
-  if (!pgUrl) {
-    process.stderr.write('error: the benchmark needs a PostgreSQL with wal_level=logical\nTry: npm run bench -- --pg postgres://postgres:pw@127.0.0.1:5432/postgres [--kafka 127.0.0.1:9092]\n');
+function num(name: string, fallback: number): number {
+  const v = arg(name);
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) {
+    process.stderr.write(`error: --${name} ${v} is not a positive integer\nTry: --${name} 100000\n`);
     process.exit(2);
   }
+  return n;
+}
+
+const progress = (line: string): void => void process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
+
+async function main(): Promise<void> {
+  // `--chart-from in.json --chart out.png` redraws a chart from an earlier run's JSON.
+  const chartFrom = arg('chart-from');
+  if (chartFrom) {
+    const out = arg('chart') ?? chartFrom.replace(/\.json$/, '') + '.png';
+    writeFileSync(out, drawChart(JSON.parse(readFileSync(chartFrom, 'utf8')) as BenchResult));
+    progress(`chart written to ${out}`);
+    return;
+  }
+  const quick = process.argv.includes('--quick');
+  const rows = num('rows', quick ? 100_000 : 1_000_000);
+  const singleRows = num('single-rows', quick ? 20_000 : rows);
+  const e2eSeconds = num('e2e-seconds', quick ? 30 : 60);
+  const logs = (arg('logs') ?? 'embedded,kafka').split(',');
+  const json = arg('json');
+  const chart = arg('chart') ?? (json ? json.replace(/\.json$/, '') + '.png' : undefined);
+
   const dir = mkdtempSync(join(tmpdir(), 'cdc-bench-'));
-  const results: Record<string, number> = { rows };
-  const lines: string[] = [`rows per phase: ${rows}`];
-  const ratio = (a: number, b: number): string => (a / b).toFixed(2);
+  const services: BenchService[] = [];
   try {
-    const upsert = rawUpsert(join(dir, 'raw.db'), 2 * rows);
-    results['sqlite_upsert_rows_per_s'] = upsert;
-    const logs: [string, string][] = [['embedded', join(dir, 'log')]];
-    if (kafka) logs.push(['kafka', `kafka://${kafka}`]);
-    for (const [label, log] of logs) {
-      const f: PipelineFigures = await benchPipeline(pgUrl, log, rows, join(dir, `${label}.db`));
-      for (const [k, v] of Object.entries(f)) results[`${label}_${k}`] = v;
-      lines.push(
-        `[${label}] source     ${f.source_rows_per_s} rows/s   pg_recvlogical ${f.recvlogical_rows_per_s} rows/s   ratio ${ratio(f.source_rows_per_s, f.recvlogical_rows_per_s)}`,
-        `[${label}] snapshot   ${f.snapshot_rows_per_s} rows/s`,
-        `[${label}] bootstrap  ${f.bootstrap_rows_per_s} rows/s   raw better-sqlite3 upsert ${upsert} rows/s   ratio ${ratio(f.bootstrap_rows_per_s, upsert)}`,
-        `[${label}] peak RSS   ${f.peak_rss_mb} MB (cdc start catching up, or bootstrap)`,
-      );
+    progress('starting services (PostgreSQL, Kafka) unless named');
+    const pgService = await benchPostgres(arg('pg') ?? process.env['CDC_BENCH_PG_URL']);
+    services.push(pgService);
+    let kafkaAddress: string | null = null;
+    if (logs.includes('kafka')) {
+      const k = await benchKafka(arg('kafka') ?? process.env['CDC_BENCH_KAFKA']);
+      services.push(k);
+      kafkaAddress = k.address;
     }
-    const a = await benchAppend(dir, Math.min(rows * 2, 1_000_000), 5000);
-    Object.assign(results, a);
-    lines.push(`[embedded] append     ${a.embedded_append_records_per_s} records/s fsync'd   raw file append + fdatasync ${a.raw_fsync_append_records_per_s} records/s   ratio ${ratio(a.embedded_append_records_per_s, a.raw_fsync_append_records_per_s)}`);
+    const machine = await describeMachine(pgService.address, kafkaAddress ? '3.9.1 (KRaft, single node)' : null);
+    const upsert = rawUpsert(join(dir, 'raw.db'), rows);
+    progress(`raw better-sqlite3 upsert, ${rows} rows: ${upsert} rows/s`);
+    const common = { adminUrl: pgService.address, rows, singleRows, e2eRowsPerS: 5000, e2eSeconds, dir, progress };
+    const perLog: { embedded?: LogFigures; kafka?: LogFigures } = {};
+    if (logs.includes('embedded')) perLog.embedded = await runLog({ ...common, log: join(dir, 'log'), label: 'embedded' });
+    if (kafkaAddress) perLog.kafka = await runLog({ ...common, log: `kafka://${kafkaAddress}`, label: 'kafka' });
+    const append = await benchAppend(dir, Math.min(rows * 2, 1_000_000), 5000);
+    const headline = perLog.kafka ?? perLog.embedded;
+    if (!headline) throw new Error(`--logs ${logs.join(',')} names no log (embedded, kafka)`);
+    const withBaseline = (f: LogFigures) => ({ ...f, sqlite_upsert_rows_per_s: upsert });
+    const result: BenchResult = {
+      quick,
+      rows,
+      single_rows: singleRows,
+      e2e_seconds: e2eSeconds,
+      e2e_offered_rows_per_s: 5000,
+      headline_log: perLog.kafka ? 'kafka' : 'embedded',
+      source_rows_per_s: headline.source_rows_per_s,
+      recvlogical_rows_per_s: headline.recvlogical_rows_per_s,
+      bootstrap_rows_per_s: headline.bootstrap_rows_per_s,
+      sqlite_upsert_rows_per_s: upsert,
+      e2e_p50_ms: headline.e2e_p50_ms,
+      e2e_p99_ms: headline.e2e_p99_ms,
+      e2e_max_ms: headline.e2e_max_ms,
+      peak_rss_mb: headline.peak_rss_mb,
+      ...(perLog.embedded ? { embedded: withBaseline(perLog.embedded) } : {}),
+      ...(perLog.kafka ? { kafka: withBaseline(perLog.kafka) } : {}),
+      append,
+      machine,
+      services: { postgres: pgService.origin, kafka: services[1]?.origin ?? null },
+    };
+    process.stdout.write(report(result));
+    if (json) writeFileSync(json, JSON.stringify(result, null, 2) + '\n');
+    if (chart) {
+      writeFileSync(chart, drawChart(result));
+      progress(`chart written to ${chart}`);
+    }
   } finally {
+    for (const s of services.reverse()) await s.stop().catch(() => undefined);
     rmSync(dir, { recursive: true, force: true });
   }
-  process.stdout.write(lines.join('\n') + '\n');
-  const json = arg('json');
-  if (json) writeFileSync(json, JSON.stringify(results, null, 2) + '\n');
 }
 
 main().catch((e: unknown) => {
-  process.stderr.write(`error: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.stderr.write(`error: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
   process.exit(1);
 });

@@ -12,8 +12,9 @@
  */
 import type { Statement } from 'better-sqlite3';
 import { CdcError, crashPoint } from '../common/index.js';
-import { decodeChange, decodeKey, decodeSchema, decodeSchemaEvent, type ColumnDef, type LogBatch, type SchemaRecord, type TableDrop } from '../compaction/index.js';
+import { decodeKey, decodeSchema, decodeSchemaEvent, type ColumnDef, type LogBatch, type SchemaRecord, type TableDrop } from '../compaction/index.js';
 import { replicaTableName, sqlIdent, type ReplicaDb } from './replica.js';
+import { decodedChange } from './decoded.js';
 import { columnValue, sqliteType, type SqliteValue } from './values.js';
 
 /** A data record refers to a table definition the replica has not loaded yet. */
@@ -198,7 +199,7 @@ export class Applier {
       return;
     }
     // Decode first: an unknown definition must surface before anything is written.
-    const changes = batch.records.map((r) => ({ r, change: r.value === null ? null : decodeChange(r.value) }));
+    const changes = batch.records.map((r) => ({ r, change: r.value === null ? null : decodedChange(r.value) }));
     for (const { change } of changes) {
       if (change && !this.schemas.has(change.schemaId)) throw new UnknownSchemaError(change.schemaId, batch.topic);
     }

@@ -14,7 +14,8 @@
  * be seen in parts; a tail held while the topic is idle is applied after {@link IDLE_FLUSH_MS},
  * because the log has no commit marker to say that a transaction is complete.
  */
-import { decodeChange, type LogBatch, type LogRecord } from '../compaction/index.js';
+import type { LogBatch, LogRecord } from '../compaction/index.js';
+import { decodedChange } from './decoded.js';
 
 /** Records held per topic at most; beyond this a huge transaction is applied in parts. */
 export const MAX_HELD = 100_000;
@@ -23,61 +24,55 @@ export const IDLE_FLUSH_MS = 500;
 
 function txidOf(r: LogRecord): string | null | undefined {
   if (r.value === null) return undefined;
-  return decodeChange(r.value).source.txid;
-}
-
-interface Held {
-  records: LogRecord[];
-  /** The transaction the held records belong to (undefined: tombstones only so far). */
-  txid: string | undefined;
+  return decodedChange(r.value).source.txid;
 }
 
 /** Per topic, the records held back because their transaction may continue in the next batch. */
 export class TxBoundary {
-  private readonly held = new Map<string, Held>();
+  private readonly held = new Map<string, LogRecord[]>();
+  /** Per topic, the transaction id of the held records (all have it, or are tombstones). */
+  private readonly heldTxid = new Map<string, string>();
 
   /**
    * The part of `pending + batch` that ends at a transaction boundary, as a batch to apply (its
-   * `nextOffset` stops before the held records), or undefined when everything is held. Only the
-   * new batch is scanned (each record's value decoded once): the held records are one
-   * transaction's tail already, so a large transaction costs time linear in its size.
+   * `nextOffset` stops before the held records), or undefined when everything is held.
    */
   take(batch: LogBatch): LogBatch | undefined {
-    const before = this.held.get(batch.topic);
-    const records = batch.records;
+    const held = this.held.get(batch.topic) ?? [];
+    const heldTxid = this.heldTxid.get(batch.topic);
+    const records = [...held, ...batch.records];
     let cut = records.length;
-    let tail: string | undefined;
-    let whole = true;
+    let tail: string | null | undefined;
     for (let i = records.length - 1; i >= 0; i--) {
+      // Reaching the held records with their own transaction id: the scan would keep every one
+      // of them (each has that id or is a tombstone), so skip it. Without this, a large
+      // transaction arriving in many batches was scanned again with each one: quadratic.
+      if (i < held.length && tail !== undefined && tail === heldTxid) {
+        cut = 0;
+        break;
+      }
       const txid = txidOf(records[i] as LogRecord);
       if (txid === undefined) {
         cut = i;
         continue;
       }
-      if (txid === null || (tail !== undefined && txid !== tail)) {
-        whole = false;
-        break;
+      if (tail === undefined) {
+        if (txid === null) break;
+        tail = txid;
+        cut = i;
+        continue;
       }
-      tail = txid;
+      if (txid !== tail) break;
       cut = i;
     }
-    let apply: LogRecord[];
-    let hold: Held;
-    if (whole && before && (tail === undefined || before.txid === undefined || tail === before.txid)) {
-      // The whole batch continues the held transaction.
-      apply = [];
-      hold = { records: before.records.concat(records), txid: tail ?? before.txid };
-    } else {
-      apply = before ? before.records.concat(records.slice(0, cut)) : records.slice(0, cut);
-      hold = { records: records.slice(cut), txid: tail };
-    }
-    if (hold.records.length > MAX_HELD) {
-      apply = apply.concat(hold.records);
-      hold = { records: [], txid: undefined };
-    }
-    if (hold.records.length > 0) this.held.set(batch.topic, hold);
+    if (records.length - cut > MAX_HELD) cut = records.length;
+    const apply = records.slice(0, cut);
+    const hold = records.slice(cut);
+    if (hold.length > 0) this.held.set(batch.topic, hold);
     else this.held.delete(batch.topic);
-    const nextOffset = hold.records.length > 0 ? (hold.records[0] as LogRecord).offset : batch.nextOffset;
+    if (hold.length > 0 && typeof tail === 'string') this.heldTxid.set(batch.topic, tail);
+    else this.heldTxid.delete(batch.topic);
+    const nextOffset = hold.length > 0 ? (hold[0] as LogRecord).offset : batch.nextOffset;
     if (apply.length === 0) return undefined;
     return { topic: batch.topic, records: apply, nextOffset };
   }
@@ -89,8 +84,9 @@ export class TxBoundary {
 
   /** Everything held for `topic`, as a batch ending at `nextOffset`, and forgets it. */
   release(topic: string, nextOffset: bigint): LogBatch | undefined {
-    const records = this.held.get(topic)?.records;
+    const records = this.held.get(topic);
     this.held.delete(topic);
+    this.heldTxid.delete(topic);
     if (!records || records.length === 0) return undefined;
     return { topic, records, nextOffset };
   }

@@ -7,7 +7,11 @@ import { run } from './exec.js';
 /** Must match test/kafka/pom.xml, which names the artifact Maven fetches. */
 export const KAFKA_VERSION = '3.9.1';
 
-const POM = fileURLToPath(new URL('../kafka/pom.xml', import.meta.url));
+// From test/harness/ when vitest runs the sources; from dist-bench/test/harness/ when the bench
+// runs the compiled copy, which has no pom beside it.
+const POM = [new URL('../kafka/pom.xml', import.meta.url), new URL('../../../test/kafka/pom.xml', import.meta.url)]
+  .map((u) => fileURLToPath(u))
+  .find((p) => existsSync(p)) ?? fileURLToPath(new URL('../kafka/pom.xml', import.meta.url));
 
 /** `${CDC_CACHE_DIR:-$HOME/.cache/cdc}`, shared with .ci/run. */
 export function cacheDir(): string {

@@ -49,4 +49,16 @@ describe('TxBoundary: a source transaction is applied whole within a topic', () 
     expect(out?.nextOffset).toBe(3n);
     expect(b.holds(topic)).toBe(false);
   });
+
+  it('holds a transaction that spans many batches (and tombstones among them) whole, then applies it whole', () => {
+    const b = new TxBoundary();
+    expect(b.take({ topic, records: [rec(0, '10'), rec(1, '10')], nextOffset: 2n })).toBeUndefined();
+    expect(b.take({ topic, records: [rec(2, '10'), rec(3, '10', false)], nextOffset: 4n })).toBeUndefined();
+    expect(b.take({ topic, records: [rec(4, '10', false)], nextOffset: 5n })).toBeUndefined();
+    expect(b.take({ topic, records: [rec(5, '10')], nextOffset: 6n })).toBeUndefined();
+    const out = b.take({ topic, records: [rec(6, '11'), rec(7, '11')], nextOffset: 8n });
+    expect(offsets(out?.records)).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(out?.nextOffset).toBe(6n);
+    expect(offsets(b.release(topic, 8n)?.records)).toEqual([6, 7]);
+  });
 });
