@@ -5,8 +5,10 @@
  */
 import Database from 'better-sqlite3';
 import pg from 'pg';
+import { expected, same, show, type Scalar, type Value } from './expect-values.js';
 
-export type Kind = 'int' | 'bool' | 'text' | 'numeric' | 'timestamptz' | 'bytea' | 'float';
+/** A column's mapping: those of expect-values.ts, and numeric (kept as PostgreSQL prints it). */
+export type Kind = Scalar | 'numeric';
 
 export interface TableSpec {
   /** Schema-qualified source name, quoted as needed (`inventory.items`). */
@@ -17,29 +19,8 @@ export interface TableSpec {
   columns: Record<string, Kind>;
 }
 
-type Value = bigint | number | string | Buffer | null;
-
-function expected(kind: Kind, text: string | null): Value {
-  if (text === null) return null;
-  switch (kind) {
-    case 'int':
-      return BigInt(text);
-    case 'bool':
-      return text === 't' ? 1n : 0n;
-    case 'float':
-      return text === 'NaN' ? 'NaN' : Number(text);
-    case 'bytea':
-      return Buffer.from(text.slice(2), 'hex');
-    case 'timestamptz':
-      return text.replace(/\+00$/, 'Z');
-    default:
-      return text;
-  }
-}
-
-function show(v: Value): string {
-  if (Buffer.isBuffer(v)) return `x'${v.toString('hex')}'`;
-  return typeof v === 'bigint' ? `${v}n` : JSON.stringify(v);
+function expectedOf(kind: Kind, text: string | null): Value {
+  return expected(kind === 'numeric' ? 'text' : kind, text);
 }
 
 async function sourceRows(url: string, spec: TableSpec): Promise<Map<string, Value[]>> {
@@ -50,7 +31,7 @@ async function sourceRows(url: string, spec: TableSpec): Promise<Map<string, Val
     const res = await client.query({ text: `SELECT ${cols.map((c) => `"${c}"`).join(', ')} FROM ${spec.source}`, rowMode: 'array' });
     const out = new Map<string, Value[]>();
     for (const row of res.rows as (string | null)[][]) {
-      const values = cols.map((c, i) => expected(spec.columns[c] as Kind, row[i] ?? null));
+      const values = cols.map((c, i) => expectedOf(spec.columns[c] as Kind, row[i] ?? null));
       out.set(JSON.stringify(spec.key.map((k) => String(values[cols.indexOf(k)]))), values);
     }
     return out;
@@ -92,8 +73,7 @@ export async function differences(url: string, replicaPath: string, specs: Table
       }
       values.forEach((v, i) => {
         const g = got[i] ?? null;
-        const same = Buffer.isBuffer(v) ? Buffer.isBuffer(g) && v.equals(g) : Object.is(v, g);
-        if (!same) diffs.push(`${spec.replica} ${key}.${cols[i]}: source ${show(v)} replica ${show(g)}`);
+        if (!same(v, g)) diffs.push(`${spec.replica} ${key}.${cols[i]}: source ${show(v)} replica ${show(g)}`);
       });
     }
     for (const key of replica.keys()) if (!source.has(key)) diffs.push(`${spec.replica} ${key}: in replica but not in source`);
