@@ -44,6 +44,8 @@ export interface SinkCommandConfig extends CommonConfig {
   replica: string;
   prefix: string;
   follow: boolean;
+  /** How long an unreachable log is waited out (CDC_RETRY_WINDOW_MS). */
+  retryWindowMs: number | undefined;
 }
 
 export interface StartFlags extends ServiceFlags {
@@ -171,6 +173,7 @@ export function resolveSinkConfig(flags: SinkFlags, env: Env): SinkCommandConfig
     replica,
     prefix: prefix(flags.topicPrefix, env),
     follow: flags.follow ?? false,
+    retryWindowMs: positive(env, 'CDC_RETRY_WINDOW_MS'),
     logLevel: logLevel(flags.logLevel, env),
     metricsPort: metricsPort(flags.metricsPort, env),
   };

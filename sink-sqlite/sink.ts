@@ -30,6 +30,8 @@ export interface SinkConfig {
   follow?: boolean;
   /** What progress messages call this run (default: the mode). */
   what?: string;
+  /** How long an unreachable log is waited out before the sink gives up (ms; default 5 minutes). */
+  retryWindowMs?: number;
 }
 
 export interface SinkDeps {
@@ -64,7 +66,7 @@ export async function runSink(config: SinkConfig, { log, logger }: SinkDeps, sig
       await readToEnd(log, new Map([[schemas, from]]), (batch) => void applier.applySchemas(batch));
     };
 
-    const waitOut = new TransientWaiter(logger, signal);
+    const waitOut = new TransientWaiter(logger, signal, config.retryWindowMs);
     for (;;) {
       if (signal.aborted) break;
       try {

@@ -1,22 +1,18 @@
 /**
  * How a sink waits out a log that went away: retriable failures (CdcError.retriable) are retried
- * with backoff for up to a window (CDC_RETRY_WINDOW_MS, default 5 minutes) of consecutive
- * failures; anything else, or a longer outage, ends the sink.
+ * with backoff for up to a window (the resolved CDC_RETRY_WINDOW_MS, default 5 minutes) of
+ * consecutive failures; anything else, or a longer outage, ends the sink.
  */
 import { CdcError, isRetriable, messageOf, type Logger } from '../common/index.js';
 
 export class TransientWaiter {
   private failingSince: number | null = null;
   private attempt = 0;
-  private readonly windowMs: number;
-
   constructor(
     private readonly logger: Logger,
     private readonly signal: AbortSignal,
-    windowMs = Number(process.env['CDC_RETRY_WINDOW_MS'] ?? 5 * 60_000),
-  ) {
-    this.windowMs = windowMs;
-  }
+    private readonly windowMs = 5 * 60_000,
+  ) {}
 
   succeeded(): void {
     this.failingSince = null;
