@@ -102,6 +102,9 @@ describe('crash points and kill -9 in sinks and cdc start', () => {
     let source = p.start();
     await source.waitForOutput(/streaming changes/, 60_000);
     let sink = p.sink('r');
+    // The replica must exist before the kills: a bootstrap killed while it creates the file leaves
+    // no replica for `cdc sink` to resume (that case needs cdc bootstrap again, not a resume).
+    await p.converged('r');
     const load = startLoad(p.o.pgUrl);
     for (let round = 0; round < 3; round++) {
       const at = load.committed + 30 + Math.floor(Math.random() * 60);
