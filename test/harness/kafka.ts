@@ -137,13 +137,13 @@ export function destroyKafkaSync(c: KafkaControl): void {
   rmSync(c.dir, { recursive: true, force: true });
 }
 
-function readPid(c: KafkaControl): number | undefined {
+export function readPid(c: KafkaControl): number | undefined {
   if (!existsSync(c.pidFile)) return undefined;
   const pid = Number(readFileSync(c.pidFile, 'utf8').trim());
   return Number.isInteger(pid) && pid > 0 ? pid : undefined;
 }
 
-function signal(pid: number, sig: NodeJS.Signals): void {
+export function signal(pid: number, sig: NodeJS.Signals): void {
   try {
     process.kill(pid, sig);
   } catch {
@@ -151,7 +151,7 @@ function signal(pid: number, sig: NodeJS.Signals): void {
   }
 }
 
-function javaBinary(): string {
+export function javaBinary(): string {
   const home = process.env['JAVA_HOME'];
   return home && existsSync(join(home, 'bin', 'java')) ? join(home, 'bin', 'java') : 'java';
 }
@@ -179,7 +179,7 @@ log.cleaner.backoff.ms=1000
 }
 
 // INFO to stdout, which is the log file: the tail is what explains a broker that did not start.
-const LOG4J = `log4j.rootLogger=INFO, stdout
+export const LOG4J = `log4j.rootLogger=INFO, stdout
 log4j.appender.stdout=org.apache.log4j.ConsoleAppender
 log4j.appender.stdout.layout=org.apache.log4j.PatternLayout
 log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n

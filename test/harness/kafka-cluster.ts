@@ -1,0 +1,215 @@
+/**
+ * A 3-node KRaft cluster for the cluster fault tests: the same jars as the single broker, three
+ * `node.id`s, every node both broker and controller (a quorum of three), replication factor 3 and
+ * `min.insync.replicas=2`, unclean leader election off — what users who outgrow one machine run.
+ *
+ * Clients reach each node through a fault proxy of its own: a node advertises the proxy's port on
+ * its client listener and talks to the other nodes on a separate, direct listener, so a test can
+ * cut one node off from `cdc` (and only from `cdc`) while the cluster itself stays whole.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
+import { pidAlive, run } from './exec.js';
+import { ensureKafkaJars } from './kafka-jars.js';
+import { javaBinary, LOG4J, readPid, signal, startKafka, stopKafka } from './kafka.js';
+import { freePort } from './ports.js';
+import type { KafkaControl } from './provided.js';
+import { startProxy, type FaultProxy } from './proxy.js';
+import { onProcessEnd } from './reaper.js';
+import { waitFor } from './wait.js';
+
+/** One node of the cluster. */
+export interface ClusterNode {
+  readonly id: number;
+  readonly control: KafkaControl;
+  /** Sits between clients and this node's client listener. */
+  readonly proxy: FaultProxy;
+}
+
+export interface KafkaCluster {
+  /** `host:port` of every node, through its proxy: what `--log kafka://…` takes. */
+  readonly brokers: string;
+  readonly nodes: readonly ClusterNode[];
+  node(id: number): ClusterNode;
+  /** The node id leading partition 0 of `topic`, from fresh metadata. */
+  leaderOf(topic: string): Promise<number>;
+  /** The node id of the active controller (the KRaft quorum leader). */
+  activeController(): Promise<number>;
+  /** kill -9 of one node; resolves when the process is gone. */
+  kill(id: number): Promise<void>;
+  /** Starts a stopped node again on its ports and data; resolves when it answers. */
+  start(id: number): Promise<void>;
+  /** SIGSTOP / SIGCONT: a node that hangs without its connections closing. */
+  pause(id: number): void;
+  resume(id: number): void;
+  /** Waits until every partition of `topics` has all its replicas in sync again. */
+  healed(topics: readonly string[], timeoutMs?: number): Promise<void>;
+  admin(): Kafka;
+  destroy(): Promise<void>;
+}
+
+const SIZE = 3;
+
+export async function startKafkaCluster(): Promise<KafkaCluster> {
+  const jarDir = await ensureKafkaJars();
+  const base = mkdtempSync(join(tmpdir(), 'cdc-kafka-cluster-'));
+  const ids = Array.from({ length: SIZE }, (_, i) => i + 1);
+  const ports = await Promise.all(ids.map(async () => ({ client: await freePort(), internal: await freePort(), controller: await freePort() })));
+  const proxies = await Promise.all(ports.map((p) => startProxy('127.0.0.1', p.client)));
+  const voters = ids.map((id, i) => `${id}@127.0.0.1:${ports[i]?.controller}`).join(',');
+  const nodes: ClusterNode[] = ids.map((id, i) => {
+    const dir = join(base, `node-${id}`);
+    mkdirSync(dir);
+    const p = ports[i] as { client: number; internal: number; controller: number };
+    const control: KafkaControl = {
+      java: javaBinary(),
+      jarDir,
+      dir,
+      propertiesFile: join(dir, 'server.properties'),
+      log4jFile: join(dir, 'log4j.properties'),
+      logFile: join(dir, 'kafka.log'),
+      pidFile: join(dir, 'kafka.pid'),
+      port: p.client,
+      controllerPort: p.controller,
+    };
+    writeFileSync(control.propertiesFile, nodeProperties(id, dir, p, (proxies[i] as FaultProxy).port, voters));
+    writeFileSync(control.log4jFile, LOG4J);
+    return { id, control, proxy: proxies[i] as FaultProxy };
+  });
+  const killAll = (): void => {
+    for (const n of nodes) {
+      const pid = readPid(n.control);
+      if (pid !== undefined) signal(pid, 'SIGKILL');
+    }
+    rmSync(base, { recursive: true, force: true });
+  };
+  const unregister = onProcessEnd(killAll);
+  const brokers = nodes.map((n) => `127.0.0.1:${n.proxy.port}`).join(',');
+  const admin = (): Kafka => new Kafka({ clientId: 'cdc-test-cluster', brokers: brokers.split(','), logLevel: logLevel.NOTHING, retry: { retries: 3 } });
+  const node = (id: number): ClusterNode => {
+    const n = nodes.find((x) => x.id === id);
+    if (!n) throw new Error(`no node ${id} in the cluster`);
+    return n;
+  };
+  try {
+    const clusterId = randomBytes(16).toString('base64url');
+    await Promise.all(
+      nodes.map((n) => run(n.control.java, ['-cp', `${jarDir}/*`, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', n.control.propertiesFile], { cwd: n.control.dir })),
+    );
+    // Together: a lone node waits for a quorum of its voters before it answers anything.
+    await Promise.all(nodes.map((n) => startKafka(n.control)));
+  } catch (e) {
+    unregister();
+    killAll();
+    await Promise.all(proxies.map((p) => p.close()));
+    throw e;
+  }
+
+  const metadata = async <T>(read: (a: ReturnType<Kafka['admin']>) => Promise<T>): Promise<T> => {
+    const a = admin().admin();
+    try {
+      await a.connect();
+      return await read(a);
+    } finally {
+      await a.disconnect().catch(() => undefined);
+    }
+  };
+
+  return {
+    brokers,
+    nodes,
+    node,
+    admin,
+    leaderOf: (topic) =>
+      waitFor(
+        () =>
+          metadata(async (a) => {
+            const m = await a.fetchTopicMetadata({ topics: [topic] });
+            const leader = m.topics[0]?.partitions.find((p) => p.partitionId === 0)?.leader;
+            return leader !== undefined && leader >= 0 ? leader : undefined;
+          }).catch(() => undefined),
+        { timeoutMs: 60_000, intervalMs: 500, what: `a leader for ${topic}` },
+      ),
+    activeController: async () => {
+      // KRaft answers Metadata with a random broker as "controller"; the quorum tool asks the
+      // DescribeQuorum API, which names the real leader.
+      const { stdout } = await run(javaBinary(), ['-cp', `${jarDir}/*`, 'org.apache.kafka.tools.MetadataQuorumCommand', '--bootstrap-server', brokers, 'describe', '--status'], {
+        timeoutMs: 60_000,
+      });
+      const id = /LeaderId:\s*(\d+)/.exec(stdout)?.[1];
+      if (id === undefined) throw new Error(`no LeaderId in the quorum status:\n${stdout}`);
+      return Number(id);
+    },
+    kill: async (id) => {
+      const c = node(id).control;
+      const pid = readPid(c);
+      if (pid === undefined) return;
+      signal(pid, 'SIGCONT');
+      signal(pid, 'SIGKILL');
+      await waitFor(() => !pidAlive(pid), { timeoutMs: 10_000, intervalMs: 50, what: `node ${id} (pid ${pid}) to die` });
+      rmSync(c.pidFile, { force: true });
+    },
+    start: (id) => startKafka(node(id).control),
+    pause: (id) => {
+      const pid = readPid(node(id).control);
+      if (pid !== undefined) signal(pid, 'SIGSTOP');
+    },
+    resume: (id) => {
+      const pid = readPid(node(id).control);
+      if (pid !== undefined) signal(pid, 'SIGCONT');
+    },
+    healed: async (topics, timeoutMs = 120_000) => {
+      await waitFor(
+        () =>
+          metadata(async (a) => {
+            const m = await a.fetchTopicMetadata({ topics: [...topics] });
+            return m.topics.every((t) => t.partitions.every((p) => p.isr.length === SIZE)) ? true : undefined;
+          }).catch(() => undefined),
+        { timeoutMs, intervalMs: 1000, what: `every replica of ${topics.join(', ')} back in sync` },
+      );
+    },
+    destroy: async () => {
+      unregister();
+      for (const n of nodes) {
+        const pid = readPid(n.control);
+        if (pid !== undefined) signal(pid, 'SIGCONT');
+      }
+      await Promise.allSettled(nodes.map((n) => stopKafka(n.control)));
+      await Promise.all(proxies.map((p) => p.close()));
+      rmSync(base, { recursive: true, force: true });
+    },
+  };
+}
+
+function nodeProperties(id: number, dir: string, ports: { client: number; internal: number; controller: number }, proxyPort: number, voters: string): string {
+  return `# cdc test harness: node ${id} of a 3-node KRaft cluster
+process.roles=broker,controller
+node.id=${id}
+controller.quorum.voters=${voters}
+listeners=CLIENT://127.0.0.1:${ports.client},INTERNAL://127.0.0.1:${ports.internal},CONTROLLER://127.0.0.1:${ports.controller}
+advertised.listeners=CLIENT://127.0.0.1:${proxyPort},INTERNAL://127.0.0.1:${ports.internal}
+inter.broker.listener.name=INTERNAL
+controller.listener.names=CONTROLLER
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,CLIENT:PLAINTEXT,INTERNAL:PLAINTEXT
+log.dirs=${join(dir, 'data')}
+num.partitions=1
+default.replication.factor=3
+min.insync.replicas=2
+unclean.leader.election.enable=false
+auto.create.topics.enable=false
+offsets.topic.replication.factor=3
+offsets.topic.num.partitions=1
+transaction.state.log.replication.factor=3
+transaction.state.log.min.isr=2
+transaction.state.log.num.partitions=1
+group.initial.rebalance.delay.ms=0
+log.cleaner.backoff.ms=1000
+# A node that stops answering leaves the ISR and loses its broker registration within seconds.
+broker.session.timeout.ms=6000
+broker.heartbeat.interval.ms=1000
+replica.lag.time.max.ms=6000
+`;
+}
