@@ -2,7 +2,7 @@
  * The log between the source and the sinks: the TopicLog contract, its implementations, topic
  * naming and the record format.
  */
-export type { TopicLog, LogRecord, AppendRecord, LogBatch, ConsumeOptions, Consumption, TopicSettings, TopicDescription } from './topic-log.js';
+export type { TopicLog, LogRecord, AppendRecord, AppendOptions, LogBatch, ConsumeOptions, Consumption, TopicSettings, TopicDescription } from './topic-log.js';
 export { defaultTopicSettings } from './topic-log.js';
 export { KafkaLog } from './kafka-log.js';
 export type { KafkaSecurity } from './kafka-log.js';

@@ -1,13 +1,21 @@
 /**
  * TopicLog on Apache Kafka (kafkajs). One partition per topic, so a table's changes keep one total
- * order; an idempotent producer with acks=all, so an acked append survives a broker failover and a
- * retried send is never written twice.
+ * order; an idempotent producer with acks=all, so an acked append survives a broker failover.
+ *
+ * On a cluster, leaders move: every call (topic creation, append, end offsets, reads) waits out
+ * what Kafka calls retriable — an election, a node restarting, a node out of reach — with fresh
+ * metadata and bounded backoff, for up to the retry window (CDC_RETRY_WINDOW_MS), warning at most
+ * every few seconds with the broker and the error. A failed append is sent again by a new
+ * producer (a new producer id resets the sequence numbers a leader change can leave the broker
+ * and the client disagreeing on); what the failed attempt may have written is then in the log
+ * twice, in order, which replaying tolerates. Only what Kafka calls final ends the process.
  */
-import { randomUUID } from 'node:crypto';
 import kafkajs from 'kafkajs';
-import type { Admin, Batch, Consumer, Kafka, KafkaConfig, Producer, SASLOptions } from 'kafkajs';
+import type { Admin, Kafka, KafkaConfig, Producer, SASLOptions } from 'kafkajs';
 import { CdcError, messageOf, retry, type Logger } from '../common/index.js';
-import { defaultTopicSettings, type AppendRecord, type ConsumeOptions, type Consumption, type LogBatch, type LogRecord, type TopicDescription, type TopicLog, type TopicSettings } from './topic-log.js';
+import { consumeKafka, disconnectSoon } from './kafka-consumer.js';
+import { classifyKafkaError, type KafkaFailure } from './kafka-errors.js';
+import { defaultTopicSettings, type AppendOptions, type AppendRecord, type ConsumeOptions, type Consumption, type TopicDescription, type TopicLog, type TopicSettings } from './topic-log.js';
 
 const { Kafka: KafkaClient, logLevel } = kafkajs;
 
@@ -23,6 +31,17 @@ export interface KafkaLogOptions {
   /** How long to wait for a broker before giving up on connect (ms). */
   connectTimeoutMs?: number;
   security?: KafkaSecurity;
+  /** How long retriable failures are waited out before a call fails (ms; default 5 minutes). */
+  retryWindowMs?: number;
+}
+
+/** How often the same kind of retry is reported at warn level. */
+const WARN_EVERY_MS = 5000;
+
+/** A topic whose partitions have no leader yet: what Kafka would say, retriable. */
+class LeaderNotAvailable extends Error {
+  readonly type = 'LEADER_NOT_AVAILABLE';
+  readonly retriable = true;
 }
 
 /** TLS and SASL to the brokers (see docs/security.md). */
@@ -72,13 +91,18 @@ function unreachable(brokers: readonly string[], cause: unknown): CdcError {
 export class KafkaLog implements TopicLog {
   readonly description: string;
   private readonly kafka: Kafka;
+  private readonly windowMs: number;
   private admin: Admin | undefined;
-  private producer: Producer | undefined;
-  private readonly consumers = new Set<Consumer>();
+  private producer: Promise<Producer> | undefined;
+  private readonly consumptions = new Set<Consumption>();
+  private readonly warned = new Map<string, number>();
+  private lastClientError: string | undefined;
 
   constructor(private readonly options: KafkaLogOptions) {
     this.description = `kafka://${options.brokers.join(',')}`;
-    this.kafka = new KafkaClient({ ...this.clientConfig(), retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 10_000 } });
+    this.windowMs = options.retryWindowMs ?? 5 * 60_000;
+    // kafkajs' own retries are short, so that its failures reach `call` soon and are reported.
+    this.kafka = new KafkaClient({ ...this.clientConfig(), retry: { retries: 3, initialRetryTime: 200, maxRetryTime: 2000 } });
   }
 
   private clientConfig(): KafkaConfig {
@@ -93,8 +117,73 @@ export class KafkaLog implements TopicLog {
       requestTimeout: 30_000,
       // kafkajs reports every reconnect attempt as an error; the retries are ours to report.
       logLevel: logLevel.WARN,
-      logCreator: () => (entry) => logger.debug(`kafkajs: ${entry.log.message}`, { namespace: entry.namespace }),
+      logCreator: () => (entry) => {
+        if (entry.level <= logLevel.WARN) this.lastClientError = `${entry.log.message}${typeof entry.log['broker'] === 'string' ? ` (broker ${entry.log['broker']})` : ''}`;
+        logger.debug(`kafkajs: ${entry.log.message}`, { namespace: entry.namespace });
+      },
     };
+  }
+
+  /**
+   * Runs one Kafka call, waiting out retriable failures for up to the retry window. Anything
+   * else, or the window spent, becomes `wrap`'s CdcError, not retriable: the waiting is done.
+   */
+  private async call<T>(
+    stage: string,
+    fn: () => Promise<T>,
+    opts: { topics?: readonly string[]; signal?: AbortSignal; repair?: (f: KafkaFailure) => Promise<void>; wrap?: (e: unknown, f: KafkaFailure) => CdcError } = {},
+  ): Promise<T> {
+    try {
+      return await retry(fn, {
+        windowMs: this.windowMs,
+        signal: opts.signal,
+        baseMs: 250,
+        maxMs: 5000,
+        retriable: (e) => classifyKafkaError(e).retriable,
+        onRetry: async (e, attempt) => {
+          const f = classifyKafkaError(e);
+          await this.reportRetry(stage, f, attempt, opts.topics ?? []);
+          await opts.repair?.(f);
+        },
+      });
+    } catch (e) {
+      const f = classifyKafkaError(e);
+      if (e instanceof CdcError && !f.retriable) throw e;
+      const waited = f.retriable ? ` (still failing after ${Math.round(this.windowMs / 1000)} s of retries)` : '';
+      throw (
+        opts.wrap?.(e, f) ??
+        new CdcError('LOG_UNAVAILABLE', `Kafka ${stage} failed on ${f.broker ?? this.description}: ${f.message}${waited}`, {
+          hint: 'check the brokers (all nodes up, partitions with a leader in sync); CDC_RETRY_WINDOW_MS sets how long cdc waits',
+          cause: e,
+        })
+      );
+    }
+  }
+
+  private async reportRetry(stage: string, f: KafkaFailure, attempt: number, topics: readonly string[]): Promise<void> {
+    const now = Date.now();
+    const fields = { stage, attempt, error: f.message, kafka_error: f.type, broker: f.broker };
+    if (now - (this.warned.get(stage) ?? 0) < WARN_EVERY_MS) {
+      this.options.logger.debug(`Kafka ${stage} failed; retrying`, fields);
+      return;
+    }
+    this.warned.set(stage, now);
+    const leaders = topics.length > 0 && f.broker === undefined ? await this.leaders(topics).catch(() => undefined) : undefined;
+    this.options.logger.warn(`Kafka ${stage} failed; retrying`, { ...fields, ...(leaders ? { leaders } : {}) });
+  }
+
+  /** "topic: node N (host:port)" for each topic, from fresh metadata; for messages only. */
+  private async leaders(topics: readonly string[]): Promise<string> {
+    const admin = await this.getAdmin();
+    const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('metadata timed out')), 3000).unref());
+    const [metadata, cluster] = await Promise.race([Promise.all([admin.fetchTopicMetadata({ topics: [...topics] }), admin.describeCluster()]), timeout]);
+    const hosts = new Map(cluster.brokers.map((b) => [b.nodeId, `${b.host}:${b.port}`]));
+    return metadata.topics
+      .map((t) => {
+        const leader = t.partitions.find((p) => p.partitionId === 0)?.leader ?? -1;
+        return `${t.name}: ${leader < 0 ? 'no leader' : `node ${leader} (${hosts.get(leader) ?? 'not in the cluster'})`}`;
+      })
+      .join('; ');
   }
 
   async connect(): Promise<void> {
@@ -109,28 +198,30 @@ export class KafkaLog implements TopicLog {
     } finally {
       await probe.disconnect().catch(() => undefined);
     }
-    const admin = this.kafka.admin();
-    await admin.connect();
-    this.admin = admin;
+    await this.getAdmin();
   }
 
   private async getAdmin(): Promise<Admin> {
-    if (!this.admin) await this.connect();
-    return this.admin as Admin;
+    if (!this.admin) {
+      const admin = this.kafka.admin();
+      await this.call('connect', () => admin.connect(), { wrap: (e) => unreachable(this.options.brokers, e) });
+      this.admin = admin;
+    }
+    return this.admin;
   }
 
   async ensureTopics(names: readonly string[], settings: TopicSettings = defaultTopicSettings): Promise<void> {
-    // A broker under load may answer a creation with a retriable error (its metadata not yet
-    // showing the new partitions' leaders); the topics then usually exist a moment later.
-    await retry(() => this.createMissing(names, settings), {
-      attempts: 4,
-      baseMs: 500,
-      maxMs: 4000,
-      // Any failure: kafkajs reports a leader election in progress as non-retriable once its own
-      // retries ran out. A real refusal (no permission) costs a few seconds more, then surfaces.
-      retriable: (e) => e instanceof CdcError && e.code === 'TOPIC_CREATE_FAILED',
-      onRetry: (e, attempt) => this.options.logger.debug('topic creation failed; retrying', { attempt, error: messageOf(e) }),
-    });
+    await this.call('topic creation', () => this.createMissing(names, settings), { topics: names });
+    // Created is not usable: each new partition needs an elected leader before it takes appends.
+    await this.call('topic creation', () => this.leadersElected(names), { topics: names });
+  }
+
+  private async leadersElected(names: readonly string[]): Promise<void> {
+    if (names.length === 0) return;
+    const admin = await this.getAdmin();
+    const metadata = await admin.fetchTopicMetadata({ topics: [...new Set(names)] });
+    const leaderless = metadata.topics.filter((t) => t.partitions.length === 0 || t.partitions.some((p) => p.leader < 0));
+    if (leaderless.length > 0) throw new LeaderNotAvailable(`no leader yet for ${leaderless.map((t) => t.name).join(', ')}`);
   }
 
   private async createMissing(names: readonly string[], settings: TopicSettings): Promise<void> {
@@ -157,75 +248,102 @@ export class KafkaLog implements TopicLog {
     } catch (e) {
       // Another process may have created a topic between list and create; that is fine.
       const after = new Set(await admin.listTopics());
-      if (!missing.every((n) => after.has(n))) {
-        throw new CdcError('TOPIC_CREATE_FAILED', `cannot create topics ${missing.join(', ')} on ${this.description}: ${messageOf(e)}`, {
-          hint: 'check that the Kafka principal may create topics, or create them with cleanup.policy=compact',
-          retriable: typeof e === 'object' && e !== null && (e as { retriable?: unknown }).retriable === true,
-          cause: e,
-        });
-      }
+      if (missing.every((n) => after.has(n))) return;
+      // An election under way: waited out by `call`. Anything else (no permission) is final.
+      if (classifyKafkaError(e).retriable) throw e;
+      throw new CdcError('TOPIC_CREATE_FAILED', `cannot create topics ${missing.join(', ')} on ${this.description}: ${messageOf(e)}`, {
+        hint: 'check that the Kafka principal may create topics, or create them with cleanup.policy=compact',
+        cause: e,
+      });
     }
   }
 
   async listTopics(prefix: string): Promise<string[]> {
     const admin = await this.getAdmin();
-    return (await admin.listTopics()).filter((t) => t.startsWith(prefix)).sort();
+    const all = await this.call('topic listing', () => admin.listTopics());
+    return all.filter((t) => t.startsWith(prefix)).sort();
   }
 
-  async append(records: readonly AppendRecord[]): Promise<void> {
+  private getProducer(): Promise<Producer> {
+    this.producer ??= (async () => {
+      const producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, retry: { retries: 3, initialRetryTime: 200, maxRetryTime: 2000 } });
+      await producer.connect();
+      return producer;
+    })();
+    const current = this.producer;
+    // A failed connect must not stay cached: the next attempt makes a new one.
+    current.catch(() => {
+      if (this.producer === current) this.producer = undefined;
+    });
+    return current;
+  }
+
+  /** Drops the producer; the next send starts a new one with a new producer id. */
+  private async newProducer(): Promise<void> {
+    const old = this.producer;
+    this.producer = undefined;
+    const p = await old?.catch(() => undefined);
+    if (p) await disconnectSoon(p);
+  }
+
+  async append(records: readonly AppendRecord[], options: AppendOptions = {}): Promise<void> {
     if (records.length === 0) return;
-    if (!this.producer) {
-      const producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
-      try {
-        await producer.connect();
-      } catch (e) {
-        throw unreachable(this.options.brokers, e);
-      }
-      this.producer = producer;
-    }
     // The broker takes at most message.max.bytes (1 MiB by default) per partition per request,
-    // so a large append goes out as several requests, in order.
+    // so a large append goes out as several requests, in order; a failed one is sent again alone.
     let chunk: AppendRecord[] = [];
     let bytes = 0;
     for (const r of records) {
       const size = r.key.length + (r.value?.length ?? 0) + RECORD_OVERHEAD;
       if (bytes + size > MAX_REQUEST_BYTES && chunk.length > 0) {
-        await this.send(this.producer, chunk);
+        await this.send(chunk, options.signal);
         chunk = [];
         bytes = 0;
       }
       chunk.push(r);
       bytes += size;
     }
-    await this.send(this.producer, chunk);
+    await this.send(chunk, options.signal);
   }
 
-  private async send(producer: Producer, records: readonly AppendRecord[]): Promise<void> {
+  private async send(records: readonly AppendRecord[], signal: AbortSignal | undefined): Promise<void> {
     const byTopic = new Map<string, { key: Buffer; value: Buffer | null }[]>();
     for (const r of records) {
       let list = byTopic.get(r.topic);
       if (!list) byTopic.set(r.topic, (list = []));
       list.push({ key: r.key, value: r.value });
     }
-    try {
-      await producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
-    } catch (e) {
-      const tooLarge = /larger than the max message size|MESSAGE_TOO_LARGE/i.test(messageOf(e));
-      throw new CdcError('LOG_APPEND_FAILED', `Kafka did not acknowledge ${records.length} records: ${messageOf(e)}`, {
-        hint: tooLarge
-          ? 'a row is larger than the topic accepts: raise max.message.bytes on the topic (and message.max.bytes on the broker)'
-          : 'check the broker; cdc start confirms nothing to PostgreSQL until Kafka acknowledges, so a restart resends these changes',
-        retriable: !tooLarge,
-        cause: e,
-      });
-    }
+    const topicMessages = [...byTopic].map(([topic, messages]) => ({ topic, messages }));
+    await this.call(
+      'append',
+      async () => {
+        const producer = await this.getProducer();
+        await producer.sendBatch({ acks: -1, topicMessages });
+      },
+      {
+        topics: [...byTopic.keys()],
+        signal,
+        // Whatever failed, the next attempt goes out with a new producer id: sequence numbers that
+        // a leader change left out of step (OUT_OF_ORDER_SEQUENCE_NUMBER) are not sent again.
+        repair: () => this.newProducer(),
+        wrap: (e, f) => {
+          const tooLarge = /larger than the max message size|MESSAGE_TOO_LARGE|RECORD_LIST_TOO_LARGE/i.test(f.message) || f.type === 'MESSAGE_TOO_LARGE';
+          return new CdcError('LOG_APPEND_FAILED', `Kafka did not acknowledge ${records.length} records (${f.broker ?? this.description}): ${f.message}`, {
+            hint: tooLarge
+              ? 'a row is larger than the topic accepts: raise max.message.bytes on the topic (and message.max.bytes on the broker)'
+              : 'check the brokers; cdc start confirms nothing to PostgreSQL until Kafka acknowledges, so a restart resends these changes',
+            cause: e,
+          });
+        },
+      },
+    );
   }
 
   async endOffsets(topics: readonly string[]): Promise<Map<string, bigint>> {
     const admin = await this.getAdmin();
     const out = new Map<string, bigint>();
     for (const topic of topics) {
-      const parts = await admin.fetchTopicOffsets(topic);
+      // Asked of the partition's current leader (kafkajs refreshes metadata on NOT_LEADER).
+      const parts = await this.call('end offsets', () => admin.fetchTopicOffsets(topic), { topics: [topic] });
       out.set(topic, parts.reduce((sum, p) => sum + BigInt(p.high), 0n));
     }
     return out;
@@ -233,12 +351,14 @@ export class KafkaLog implements TopicLog {
 
   async describeTopics(topics: readonly string[]): Promise<Map<string, TopicDescription>> {
     const admin = await this.getAdmin();
-    const existing = new Set(await admin.listTopics());
+    const existing = new Set(await this.call('topic listing', () => admin.listTopics()));
     const names = topics.filter((t) => existing.has(t));
     const out = new Map<string, TopicDescription>();
     if (names.length === 0) return out;
-    const metadata = await admin.fetchTopicMetadata({ topics: names });
-    const described = await admin.describeConfigs({ includeSynonyms: false, resources: names.map((name) => ({ type: kafkajs.ConfigResourceTypes.TOPIC, name })) });
+    const metadata = await this.call('topic metadata', () => admin.fetchTopicMetadata({ topics: names }), { topics: names });
+    const described = await this.call('topic configuration', () =>
+      admin.describeConfigs({ includeSynonyms: false, resources: names.map((name) => ({ type: kafkajs.ConfigResourceTypes.TOPIC, name })) }),
+    );
     for (const t of metadata.topics) {
       const resource = described.resources.find((r) => r.resourceName === t.name);
       out.set(t.name, {
@@ -252,98 +372,31 @@ export class KafkaLog implements TopicLog {
 
   async offsetAtTime(topic: string, timestampMs: number): Promise<bigint> {
     const admin = await this.getAdmin();
-    const parts = await admin.fetchTopicOffsetsByTimestamp(topic, timestampMs);
+    const parts = await this.call('offset lookup', () => admin.fetchTopicOffsetsByTimestamp(topic, timestampMs), { topics: [topic] });
     return parts.reduce((sum, p) => sum + BigInt(p.offset), 0n);
   }
 
   async consume(options: ConsumeOptions): Promise<Consumption> {
-    const next = new Map(options.from);
-    let consumer: Consumer | undefined;
-    let failure: unknown;
-    let settle!: { resolve: () => void; reject: (e: unknown) => void };
-    const done = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
-    done.catch(() => undefined);
-    let stopping: Promise<void> | undefined;
-    const stop = (): Promise<void> => {
-      stopping ??= (async () => {
-        if (consumer) {
-          await consumer.disconnect().catch(() => undefined);
-          this.consumers.delete(consumer);
-        }
-        if (failure === undefined) settle.resolve();
-        else settle.reject(failure);
-      })();
-      return stopping;
-    };
-    const eachBatch = async (batch: Batch): Promise<void> => {
-      if (stopping || failure !== undefined) return;
-      const from = next.get(batch.topic) ?? 0n;
-      const records: LogRecord[] = [];
-      for (const m of batch.messages) {
-        const offset = BigInt(m.offset);
-        if (offset < from) continue;
-        records.push({ topic: batch.topic, offset, key: m.key ?? Buffer.alloc(0), value: m.value });
-      }
-      const last = BigInt(batch.lastOffset()) + 1n;
-      const nextOffset = records.length > 0 ? (records[records.length - 1] as LogRecord).offset + 1n : last;
-      const upTo = nextOffset > last ? nextOffset : last;
-      if (upTo <= from) return;
-      const logBatch: LogBatch = { topic: batch.topic, records, nextOffset: upTo };
-      try {
-        await options.onBatch(logBatch);
-        next.set(batch.topic, upTo);
-      } catch (e) {
-        failure = e;
-        void stop();
-      }
-    };
-    // A broker that just started (or restarted) may not have a group coordinator for a while:
-    // setting up is retried, each time with a fresh consumer.
-    const open = async (): Promise<Consumer> => {
-      // Offsets live in the replica, not in Kafka: a throwaway group only gets us fetch sessions.
-      const c = this.kafka.consumer({ groupId: `cdc-reader-${randomUUID()}`, allowAutoTopicCreation: false, maxBytesPerPartition: 1 << 20, maxBytes: 8 << 20 });
-      // Positions are ours, not the group's: after every (re)join — kafkajs restarts a crashed
-      // consumer with a fresh group session — fetching resumes at the next offset we need.
-      const seekAll = (): void => {
-        for (const [topic, offset] of next) {
-          try {
-            c.seek({ topic, partition: 0, offset: offset.toString() });
-          } catch {
-            // Not joined yet (a restart is pending): the GROUP_JOIN handler seeks again.
-          }
-        }
-      };
-      c.on(c.events.GROUP_JOIN, seekAll);
-      c.on(c.events.CRASH, (event) => {
-        if (!event.payload.restart && c === consumer) {
-          failure ??= unreachable(this.options.brokers, event.payload.error);
-          void stop();
-        }
-      });
-      try {
-        await c.connect();
-        await c.subscribe({ topics: [...next.keys()], fromBeginning: true });
-        await c.run({ autoCommit: false, eachBatch: ({ batch }) => eachBatch(batch) });
-        seekAll();
-        return c;
-      } catch (e) {
-        await c.disconnect().catch(() => undefined);
-        throw unreachable(this.options.brokers, e);
-      }
-    };
-    try {
-      consumer = await retry(open, { attempts: 10, baseMs: 500, maxMs: 8000, onRetry: (e) => this.options.logger.warn('Kafka consumer not ready; retrying', { error: messageOf(e) }) });
-      this.consumers.add(consumer);
-    } catch (e) {
-      failure = e;
-      await stop();
-    }
-    return { stop, done };
+    const consumption = await consumeKafka(
+      {
+        kafka: this.kafka,
+        logger: this.options.logger,
+        endOffsets: (topics) => this.endOffsets(topics),
+        leaders: (topics) => this.leaders(topics),
+        lastClientError: () => this.lastClientError,
+        unreachable: (e) => unreachable(this.options.brokers, e),
+        windowMs: this.windowMs,
+      },
+      options,
+    );
+    this.consumptions.add(consumption);
+    void consumption.done.catch(() => undefined).finally(() => this.consumptions.delete(consumption));
+    return consumption;
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.consumers].map((c) => c.disconnect().catch(() => undefined)));
-    await this.producer?.disconnect().catch(() => undefined);
-    await this.admin?.disconnect().catch(() => undefined);
+    await Promise.all([...this.consumptions].map((c) => c.stop().catch(() => undefined)));
+    await this.newProducer();
+    if (this.admin) await disconnectSoon(this.admin);
   }
 }

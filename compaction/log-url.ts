@@ -36,8 +36,11 @@ export function parseLogLocation(value: string): LogLocation {
   return { kind: 'kafka', brokers };
 }
 
-/** Opens the log a location names (not yet connected). */
-export function openLog(location: LogLocation, logger: Logger): TopicLog {
-  if (location.kind === 'kafka') return new KafkaLog({ brokers: location.brokers, logger, security: location.security });
+/**
+ * Opens the log a location names (not yet connected). `retryWindowMs`: how long Kafka calls wait
+ * out a cluster in motion (elections, a node down) before they fail.
+ */
+export function openLog(location: LogLocation, logger: Logger, options: { retryWindowMs?: number } = {}): TopicLog {
+  if (location.kind === 'kafka') return new KafkaLog({ brokers: location.brokers, logger, security: location.security, retryWindowMs: options.retryWindowMs });
   return new DirLog({ path: location.path, logger, segmentBytes: location.segmentBytes, cleanerIntervalMs: location.cleanerIntervalMs });
 }

@@ -27,6 +27,11 @@ export interface AppendRecord {
   readonly value: Buffer | null;
 }
 
+/** How an append may be cut short. */
+export interface AppendOptions {
+  readonly signal?: AbortSignal;
+}
+
 /** A run of consecutive records of one topic, handed to a consumer. */
 export interface LogBatch {
   readonly topic: string;
@@ -90,8 +95,13 @@ export interface TopicLog {
   ensureTopics(names: readonly string[], settings?: TopicSettings): Promise<void>;
   /** The names of existing topics that start with `prefix`. */
   listTopics(prefix: string): Promise<string[]>;
-  /** Appends records in order; resolves once all are durable (see the contract above). */
-  append(records: readonly AppendRecord[]): Promise<void>;
+  /**
+   * Appends records in order; resolves once all are durable (see the contract above). An abort of
+   * `options.signal` ends the waiting out of failures: the append rejects without starting another
+   * attempt, so that a caller can be sure nothing of it lands later (a request already on the wire
+   * is waited for).
+   */
+  append(records: readonly AppendRecord[], options?: AppendOptions): Promise<void>;
   /** For each topic, the offset the next appended record will get (0 for an empty topic). */
   endOffsets(topics: readonly string[]): Promise<Map<string, bigint>>;
   /** Partitions, replication and configuration of existing topics (absent ones are left out). */

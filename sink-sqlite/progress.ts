@@ -27,13 +27,13 @@ export class Progress {
 
   constructor(private readonly options: ProgressOptions) {}
 
-  /** Records `n` records applied from `topic`, now at `offset` of `end`. */
+  /** Records `n` records applied from `topic`, now at `offset` of `end` (none while following). */
   update(topic: string, n: number, offset: bigint, end: bigint | undefined): void {
     this.records += n;
     const t = this.perTopic.get(topic) ?? { records: 0, at: 0n, end };
     t.records += n;
     t.at = offset;
-    t.end = end ?? t.end;
+    t.end = end;
     this.perTopic.set(topic, t);
     const now = Date.now();
     const tty = this.options.tty?.isTTY === true ? this.options.tty : undefined;

@@ -137,7 +137,8 @@ export async function runSink(config: SinkConfig, { log, logger }: SinkDeps, sig
           apply(boundary.take(batch));
         }
         position.set(batch.topic, batch.nextOffset);
-        progress.update(batch.topic, batch.records.length, batch.nextOffset, targets?.get(batch.topic));
+        // The bootstrap's targets say nothing once following: the log has grown past them since.
+        progress.update(batch.topic, batch.records.length, batch.nextOffset, follow ? undefined : targets?.get(batch.topic));
         if (!resubscribe && !follow && caughtUp()) for (const t of boundary.topics()) release(t);
         if (follow && boundary.holds(batch.topic)) {
           // No commit marker in the log: a tail that stays alone this long is taken as complete.

@@ -6,6 +6,10 @@
  * which pauses the replication socket behind it.
  *
  *   pending ──flush──▶ in flight ──acked──▶ confirmable LSN ──▶ standby status to PostgreSQL
+ *
+ * A run of `cdc start` that failed is fenced by {@link Delivery.close}: its append stops retrying
+ * and is waited for, so nothing of it lands in the log after the next run's first append (which
+ * would put an older change after a newer one, and make it the key's latest).
  */
 import { crashPoint, retry, type Logger } from '../common/index.js';
 import type { AppendRecord, TopicLog } from '../compaction/index.js';
@@ -27,6 +31,7 @@ export class Delivery {
   private pendingCommit: bigint | null = null;
   private inflight: Promise<void> | null = null;
   private failure: unknown;
+  private readonly closing = new AbortController();
   private readonly batchRecords: number;
   private readonly maxPending: number;
   /** Records acked by the log since start, for progress reports. */
@@ -76,6 +81,16 @@ export class Delivery {
     }
   }
 
+  /**
+   * Fences this delivery: no new append starts, the one under way stops waiting out failures and
+   * is waited for. Nothing queued is confirmed; PostgreSQL sends it again to the next run.
+   */
+  async close(): Promise<void> {
+    this.failure ??= new Error('delivery closed');
+    this.closing.abort();
+    await this.inflight;
+  }
+
   private kick(force = false): void {
     if (this.inflight || this.failure !== undefined) return;
     if (this.pending.length === 0) {
@@ -100,8 +115,9 @@ export class Delivery {
 
   private async send(batch: AppendRecord[], commit: bigint | null): Promise<void> {
     try {
-      await retry(() => this.options.log.append(batch), {
+      await retry(() => this.options.log.append(batch, { signal: this.closing.signal }), {
         attempts: 6,
+        signal: this.closing.signal,
         baseMs: 500,
         maxMs: 15_000,
         onRetry: (e, attempt, delay) => this.options.logger.warn('log append failed; retrying', { attempt, delay_ms: Math.round(delay), error: String(e) }),

@@ -128,6 +128,7 @@ function slotLost(slot: string, why: string): CdcError {
 async function runOnce(config: SourceConfig, { log, logger, onStreaming }: SourceDeps, signal: AbortSignal, established: () => void): Promise<void> {
   const client = await connectPg(config.pgUrl);
   let stream: ReplicationStream | undefined;
+  let fence: Delivery | undefined;
   try {
     await preflight(client);
     const database = (await client.query<{ db: string }>('SELECT current_database() AS db')).rows[0]?.db ?? '';
@@ -159,6 +160,7 @@ async function runOnce(config: SourceConfig, { log, logger, onStreaming }: Sourc
         }
       },
     });
+    fence = delivery;
 
     tables = new CapturedTables({
       client, log, mapper, delivery, logger, prefix: config.prefix, slot: config.slot, publication: config.publication,
@@ -297,6 +299,8 @@ async function runOnce(config: SourceConfig, { log, logger, onStreaming }: Sourc
     logger.info('stopped', { confirmed: formatLsn(confirmed), records: delivery.delivered });
   } finally {
     await stream?.stop();
+    // The fence: the next run starts only when nothing of this one can reach the log any more.
+    await fence?.close();
     await client.end().catch(() => undefined);
   }
 }

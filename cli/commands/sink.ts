@@ -28,7 +28,7 @@ export async function runSinkCommand(flags: SinkFlags, env: Env, mode: 'bootstra
   const metrics = createMetrics();
   const logger = countingLogger(createLogger({ level: config.logLevel }), metrics);
   for (const v of unknownVariables(env)) logger.warn(unknownVariableMessage(v), { code: 'CONFIG_ENV_UNKNOWN' });
-  const log = new InstrumentedLog(openLog(config.log, logger), metrics, { prefix: config.prefix, replica: config.name });
+  const log = new InstrumentedLog(openLog(config.log, logger, { retryWindowMs: config.retryWindowMs }), metrics, { prefix: config.prefix, replica: config.name });
   const signal = stopSignal(logger, {
     unfinished: () => `${log.description} did not answer; replica ${config.replica} keeps the offsets of its last committed batch, and the sink resumes from there`,
   });

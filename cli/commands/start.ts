@@ -30,7 +30,7 @@ export async function run(flags: StartFlags, env: Env): Promise<void> {
   const logger = countingLogger(createLogger({ level: config.logLevel }), metrics);
   for (const v of unknownVariables(env)) logger.warn(unknownVariableMessage(v), { code: 'CONFIG_ENV_UNKNOWN' });
   let state: 'starting' | 'streaming' | 'stopping' = 'starting';
-  const log = new InstrumentedLog(openLog(config.log, logger), metrics, { prefix: config.prefix, snapshotting: () => state === 'starting' });
+  const log = new InstrumentedLog(openLog(config.log, logger, { retryWindowMs: config.retryWindowMs }), metrics, { prefix: config.prefix, snapshotting: () => state === 'starting' });
   const signal = stopSignal(logger, {
     unfinished: () =>
       log.unacked > 0

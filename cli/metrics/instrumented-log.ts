@@ -3,7 +3,7 @@
  * source side) and of consumed batches (the sink side). Wrapping the log keeps the source and the
  * sink free of metrics code: what they hand to the log and take from it is what operators count.
  */
-import type { AppendRecord, ConsumeOptions, Consumption, LogBatch, LogRecord, TopicDescription, TopicLog, TopicSettings } from '../../compaction/index.js';
+import type { AppendOptions, AppendRecord, ConsumeOptions, Consumption, LogBatch, LogRecord, TopicDescription, TopicLog, TopicSettings } from '../../compaction/index.js';
 import type { Metrics } from './registry.js';
 import { commitTimeOf, tableLabel } from './table-label.js';
 
@@ -74,13 +74,13 @@ export class InstrumentedLog implements TopicLog {
     return this.caughtUp;
   }
 
-  async append(records: readonly AppendRecord[]): Promise<void> {
+  async append(records: readonly AppendRecord[], options?: AppendOptions): Promise<void> {
     const m = this.metrics;
     const started = process.hrtime.bigint();
     this.inflight += records.length;
     m.inflightRecords.set(this.inflight);
     try {
-      await this.inner.append(records);
+      await this.inner.append(records, options);
       this.failed = 0;
     } catch (e) {
       this.failed = Math.max(this.failed, records.length);

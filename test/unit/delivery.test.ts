@@ -74,4 +74,34 @@ describe('delivery: an LSN is confirmed only after the log has every record up t
     await expect(d.flush()).rejects.toThrow(/broker gone/);
     expect(durable).toEqual([]);
   });
+
+  it('is fenced by close: the append under way is aborted and waited for, and nothing is appended after', async () => {
+    const signals: (AbortSignal | undefined)[] = [];
+    const pending: { fail: (e: unknown) => void }[] = [];
+    const log = {
+      append: (_records: readonly AppendRecord[], options?: { signal?: AbortSignal }) =>
+        new Promise<void>((_ack, fail) => {
+          signals.push(options?.signal);
+          pending.push({ fail });
+        }),
+    } as unknown as TopicLog;
+    const durable: bigint[] = [];
+    const d = new Delivery({ log, logger: silentLogger, onDurable: (l) => durable.push(l) });
+    await d.add([rec(1)]);
+    d.commit(100n);
+    expect(signals).toHaveLength(1);
+    let closed = false;
+    const closing = d.close().then(() => (closed = true));
+    await tick();
+    // The log is told to stop waiting out failures, and close waits until the append settles.
+    expect(signals[0]?.aborted).toBe(true);
+    expect(closed).toBe(false);
+    pending[0]?.fail(new Error('aborted'));
+    await closing;
+    await expect(d.add([rec(2)])).rejects.toThrow();
+    d.flush().catch(() => undefined);
+    await tick();
+    expect(signals).toHaveLength(1);
+    expect(durable).toEqual([]);
+  });
 });

@@ -1,0 +1,199 @@
+/**
+ * Reading topics from Kafka at positions we own (they live in the replica, not in a consumer
+ * group), through a kafkajs consumer in a throwaway group that only gives us fetch sessions.
+ *
+ * A cluster in motion can leave a kafkajs consumer stuck without an error (fetching from a leader
+ * that went away, a group coordinator that moved). So a watchdog looks every 10 s: while the log
+ * holds records we have not read and no batch arrived, it says so (topic, position, log end, the
+ * partition's leader, the last error the client met), and after 30 s it replaces the consumer,
+ * resuming at the same positions.
+ *
+ *   opening ─▶ fetching ─(no progress 30 s with records waiting)─▶ reopening ─▶ fetching
+ *                  │                                                         │
+ *                  └──────────────── stop() / onBatch failed ────────────────┴─▶ stopped
+ */
+import { randomUUID } from 'node:crypto';
+import type { Batch, Consumer, Kafka } from 'kafkajs';
+import { messageOf, retry, type Logger } from '../common/index.js';
+import type { ConsumeOptions, Consumption, LogBatch, LogRecord } from './topic-log.js';
+
+const WATCH_MS = 10_000;
+const REOPEN_AFTER_MS = 30_000;
+/** kafkajs' disconnect waits for a coordinator that may be gone; positions are ours, so we need not. */
+const DISCONNECT_TIMEOUT_MS = 5000;
+
+export interface ConsumerDeps {
+  kafka: Kafka;
+  logger: Logger;
+  /** The log's current end of each topic, waited out like every other call. */
+  endOffsets: (topics: readonly string[]) => Promise<Map<string, bigint>>;
+  /** Who leads each topic, for messages. */
+  leaders: (topics: readonly string[]) => Promise<string>;
+  /** The last error kafkajs reported, for messages. */
+  lastClientError: () => string | undefined;
+  /** What to throw when the consumer cannot be set up (or crashed for good). */
+  unreachable: (cause: unknown) => Error;
+  windowMs: number;
+}
+
+export function disconnectSoon(c: { disconnect(): Promise<void> }): Promise<void> {
+  return Promise.race([c.disconnect().catch(() => undefined), new Promise<void>((resolve) => setTimeout(resolve, DISCONNECT_TIMEOUT_MS).unref())]);
+}
+
+export async function consumeKafka(deps: ConsumerDeps, options: ConsumeOptions): Promise<Consumption> {
+  const { logger } = deps;
+  const next = new Map(options.from);
+  let consumer: Consumer | undefined;
+  let failure: unknown;
+  let settle!: { resolve: () => void; reject: (e: unknown) => void };
+  const done = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
+  done.catch(() => undefined);
+  let stopping: Promise<void> | undefined;
+  let lastProgress = Date.now();
+  let inBatch = false;
+  let watchdog: NodeJS.Timeout | undefined;
+  let reopening: Promise<void> | undefined;
+
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      clearInterval(watchdog);
+      await reopening?.catch(() => undefined);
+      if (consumer) await disconnectSoon(consumer);
+      if (failure === undefined) settle.resolve();
+      else settle.reject(failure);
+    })();
+    return stopping;
+  };
+
+  const eachBatch = async (batch: Batch, owner: Consumer): Promise<void> => {
+    // A replaced consumer may still deliver a fetch it had under way: only the current one counts.
+    if (stopping || failure !== undefined || owner !== consumer) return;
+    const from = next.get(batch.topic) ?? 0n;
+    const records: LogRecord[] = [];
+    for (const m of batch.messages) {
+      const offset = BigInt(m.offset);
+      if (offset < from) continue;
+      records.push({ topic: batch.topic, offset, key: m.key ?? Buffer.alloc(0), value: m.value });
+    }
+    const last = BigInt(batch.lastOffset()) + 1n;
+    const nextOffset = records.length > 0 ? (records[records.length - 1] as LogRecord).offset + 1n : last;
+    const upTo = nextOffset > last ? nextOffset : last;
+    if (upTo <= from) return;
+    const logBatch: LogBatch = { topic: batch.topic, records, nextOffset: upTo };
+    inBatch = true;
+    try {
+      await options.onBatch(logBatch);
+      next.set(batch.topic, upTo);
+      lastProgress = Date.now();
+    } catch (e) {
+      failure = e;
+      void stop();
+    } finally {
+      inBatch = false;
+    }
+  };
+
+  const open = async (): Promise<Consumer> => {
+    const c = deps.kafka.consumer({ groupId: `cdc-reader-${randomUUID()}`, allowAutoTopicCreation: false, maxBytesPerPartition: 1 << 20, maxBytes: 8 << 20 });
+    // Positions are ours, not the group's: after every (re)join — kafkajs restarts a crashed
+    // consumer with a fresh group session — fetching resumes at the next offset we need.
+    const seekAll = (): void => {
+      for (const [topic, offset] of next) {
+        try {
+          c.seek({ topic, partition: 0, offset: offset.toString() });
+        } catch {
+          // Not joined yet (a restart is pending): the GROUP_JOIN handler seeks again.
+        }
+      }
+    };
+    c.on(c.events.GROUP_JOIN, seekAll);
+    c.on(c.events.CRASH, (event) => {
+      if (event.payload.restart || c !== consumer || stopping) return;
+      // kafkajs gave up on this consumer: a new one, at our positions, unless the window is spent.
+      logger.warn('Kafka consumer crashed; opening a new one', { error: messageOf(event.payload.error) });
+      void reopen();
+    });
+    try {
+      await c.connect();
+      await c.subscribe({ topics: [...next.keys()], fromBeginning: true });
+      await c.run({ autoCommit: false, eachBatch: ({ batch }) => eachBatch(batch, c) });
+      seekAll();
+      return c;
+    } catch (e) {
+      await disconnectSoon(c);
+      throw deps.unreachable(e);
+    }
+  };
+
+  const openWithRetries = (): Promise<Consumer> =>
+    retry(open, {
+      windowMs: deps.windowMs,
+      baseMs: 500,
+      maxMs: 8000,
+      onRetry: (e) => logger.warn('Kafka consumer not ready; retrying', { error: messageOf(e) }),
+    });
+
+  const reopen = (): Promise<void> => {
+    reopening ??= (async () => {
+      const old = consumer;
+      consumer = undefined;
+      if (old) await disconnectSoon(old);
+      try {
+        if (stopping) return;
+        consumer = await openWithRetries();
+        lastProgress = Date.now();
+      } catch (e) {
+        failure ??= e;
+        void stop();
+      }
+    })().finally(() => (reopening = undefined));
+    return reopening;
+  };
+
+  /** Every WATCH_MS: is there anything to read that we are not getting? */
+  const watch = async (): Promise<void> => {
+    if (stopping || reopening || inBatch) return;
+    const stalledMs = Date.now() - lastProgress;
+    if (stalledMs < WATCH_MS) return;
+    const topics = [...next.keys()];
+    let ends: Map<string, bigint>;
+    try {
+      ends = await deps.endOffsets(topics);
+    } catch (e) {
+      logger.warn('no progress reading the log, and its end offsets cannot be read', { error: messageOf(e), last_client_error: deps.lastClientError(), stalled_s: Math.round(stalledMs / 1000) });
+      return;
+    }
+    const behind = topics.filter((t) => (ends.get(t) ?? 0n) > (next.get(t) ?? 0n));
+    if (behind.length === 0) {
+      lastProgress = Date.now(); // idle, not stuck: nothing to read
+      return;
+    }
+    const leaders = await deps.leaders(behind).catch((e: unknown) => `unknown (${messageOf(e)})`);
+    logger.warn('no progress reading the log although it holds unread records', {
+      topics: behind.map((t) => `${t}@${next.get(t) ?? 0n}/${ends.get(t) ?? 0n}`).join(' '),
+      leaders,
+      last_client_error: deps.lastClientError(),
+      stalled_s: Math.round(stalledMs / 1000),
+      action: stalledMs >= REOPEN_AFTER_MS ? 'opening a new consumer' : 'waiting',
+    });
+    if (stalledMs >= REOPEN_AFTER_MS && !stopping) await reopen();
+  };
+
+  try {
+    consumer = await openWithRetries();
+  } catch (e) {
+    failure = e;
+    await stop();
+    return { stop, done };
+  }
+  let watching = false;
+  watchdog = setInterval(() => {
+    if (watching) return;
+    watching = true;
+    void watch()
+      .catch((e: unknown) => logger.debug('log watchdog failed', { error: messageOf(e) }))
+      .finally(() => (watching = false));
+  }, WATCH_MS);
+  watchdog.unref();
+  return { stop, done };
+}
