@@ -8,7 +8,7 @@
  * cut one node off from `cdc` (and only from `cdc`) while the cluster itself stays whole.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
@@ -133,16 +133,24 @@ export async function startKafkaCluster(): Promise<KafkaCluster> {
           }).catch(() => undefined),
         { timeoutMs: 60_000, intervalMs: 500, what: `a leader for ${topic}` },
       ),
-    activeController: async () => {
-      // KRaft answers Metadata with a random broker as "controller"; the quorum tool asks the
-      // DescribeQuorum API, which names the real leader.
-      const { stdout } = await run(javaBinary(), ['-cp', `${jarDir}/*`, 'org.apache.kafka.tools.MetadataQuorumCommand', '--bootstrap-server', brokers, 'describe', '--status'], {
-        timeoutMs: 60_000,
-      });
-      const id = /LeaderId:\s*(\d+)/.exec(stdout)?.[1];
-      if (id === undefined) throw new Error(`no LeaderId in the quorum status:\n${stdout}`);
-      return Number(id);
-    },
+    activeController: () =>
+      // KRaft answers Metadata with a random broker as "controller", and the quorum tool is not
+      // among the broker's jars: the nodes' own logs say who won the latest election.
+      waitFor(
+        () => {
+          let best: { id: number; epoch: number } | undefined;
+          for (const n of nodes) {
+            if (readPid(n.control) === undefined) continue;
+            const text = existsSync(n.control.logFile) ? readFileSync(n.control.logFile, 'utf8') : '';
+            for (const m of text.matchAll(/Completed transition to Leader\(localReplicaKey=ReplicaKey\(id=(\d+),.*?epoch=(\d+)/g)) {
+              const epoch = Number(m[2]);
+              if (!best || epoch > best.epoch) best = { id: Number(m[1]), epoch };
+            }
+          }
+          return best?.id;
+        },
+        { timeoutMs: 60_000, intervalMs: 500, what: 'an active controller' },
+      ),
     kill: async (id) => {
       const c = node(id).control;
       const pid = readPid(c);
@@ -208,8 +216,8 @@ transaction.state.log.num.partitions=1
 group.initial.rebalance.delay.ms=0
 log.cleaner.backoff.ms=1000
 # A node that stops answering leaves the ISR and loses its broker registration within seconds.
-broker.session.timeout.ms=6000
-broker.heartbeat.interval.ms=1000
-replica.lag.time.max.ms=6000
+broker.session.timeout.ms=9000
+broker.heartbeat.interval.ms=2000
+replica.lag.time.max.ms=10000
 `;
 }
