@@ -19,6 +19,16 @@ export function watch(p: CliProcess): { readonly ended: boolean; readonly label:
   };
 }
 
+/** The source position of a change record; undefined for anything else the topic holds. */
+function changeSource(text: string): { lsn?: string; snapshot?: boolean } | undefined {
+  try {
+    const v = JSON.parse(text) as { source?: { lsn?: string; snapshot?: boolean } } | null;
+    return typeof v === 'object' && v !== null ? v.source : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function lsnOf(text: string): bigint {
   const [hi, lo] = text.split('/');
   return (BigInt(`0x${hi}`) << 32n) | BigInt(`0x${lo}`);
@@ -51,7 +61,7 @@ export async function reorderedKeys(brokers: string, topic: string): Promise<str
             if (message.value === null) return;
             const key = message.key?.toString('utf8') ?? '';
             const text = message.value.toString('utf8');
-            const source = (JSON.parse(text) as { source?: { lsn?: string; snapshot?: boolean } }).source;
+            const source = changeSource(text);
             if (!source?.lsn || source.snapshot) return;
             const lsn = lsnOf(source.lsn);
             const k = seen.get(key) ?? { max: 0n, last: 0n, values: new Set<string>() };
