@@ -36,15 +36,27 @@ export class Delivery {
   private readonly maxPending: number;
   /** Records acked by the log since start, for progress reports. */
   delivered = 0;
+  /**
+   * Rejects when an append fails for good, so that the run ends at once instead of at its next
+   * change (a quiet stream may have none for a long time).
+   */
+  readonly failed: Promise<never>;
+  private reportFailure!: (e: unknown) => void;
 
   constructor(private readonly options: DeliveryOptions) {
     this.batchRecords = options.batchRecords ?? 5000;
     this.maxPending = options.maxPending ?? 20_000;
+    this.failed = new Promise<never>((_, reject) => (this.reportFailure = reject));
+    this.failed.catch(() => undefined);
   }
 
-  /** True when nothing is waiting for the log. */
+  /**
+   * True when nothing is waiting for the log and nothing failed: only then may a keepalive's
+   * position be confirmed. A failed append leaves nothing pending, but its records are not in
+   * the log; confirming past them would lose them at the next start.
+   */
   get idle(): boolean {
-    return this.pending.length === 0 && this.inflight === null;
+    return this.failure === undefined && this.pending.length === 0 && this.inflight === null;
   }
 
   /** Queues records; waits while too many are pending. */
@@ -126,7 +138,8 @@ export class Delivery {
       crashPoint('after-append');
       if (commit !== null) this.options.onDurable(commit);
     } catch (e) {
-      this.failure = e;
+      this.failure ??= e;
+      this.reportFailure(e);
     }
   }
 

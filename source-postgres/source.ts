@@ -286,6 +286,7 @@ async function runOnce(config: SourceConfig, { log, logger, onStreaming }: Sourc
         signal.addEventListener('abort', () => resolve(), { once: true });
         stream?.done.then(resolve, reject);
         pollFailure.catch(reject);
+        delivery.failed.catch(reject);
       });
     } finally {
       clearInterval(timer);

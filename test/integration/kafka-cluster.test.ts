@@ -59,6 +59,9 @@ async function running(name: string, o: { pgProxy?: FaultProxy; pgbench?: boolea
   if (pgProxy) pgUrl.port = String(pgProxy.port);
   const p = new Pipeline({ pgUrl: pgUrl.toString(), log: `kafka://${cluster.brokers}`, prefix, slot: uniqueName('slot'), dir: mkdtempSync(join(dir, name)), tables });
   cleanups.push(() => p.killAll());
+  // CDC_TEST_LOG_DIR keeps every process's log of this file, for reading a failure afterwards.
+  const logDir = process.env['CDC_TEST_LOG_DIR'];
+  if (logDir) cleanups.push(async () => p.dumpLogs(logDir, name));
   // A fault must be waited out, not end the process: the window is far longer than any test.
   const env = { CDC_RETRY_WINDOW_MS: '600000', CDC_LOG_LEVEL: 'info' };
   const source = p.start(env);

@@ -75,6 +75,19 @@ describe('delivery: an LSN is confirmed only after the log has every record up t
     expect(durable).toEqual([]);
   });
 
+  it('is not idle after a failed append, so a keepalive cannot confirm past the lost records', async () => {
+    const { log, calls } = controllableLog();
+    const d = new Delivery({ log, logger: silentLogger, onDurable: () => undefined });
+    await d.add([rec(1)]);
+    d.commit(100n);
+    expect(d.idle).toBe(false);
+    calls[0]?.fail(new Error('broker gone'));
+    await tick();
+    await tick();
+    // Nothing pending and nothing in flight, but the records never reached the log.
+    expect(d.idle).toBe(false);
+  });
+
   it('is fenced by close: the append under way is aborted and waited for, and nothing is appended after', async () => {
     const signals: (AbortSignal | undefined)[] = [];
     const pending: { fail: (e: unknown) => void }[] = [];

@@ -1,4 +1,5 @@
 /** Runs `cdc start` and sinks as real processes for one test, and tells when a replica has caught up. */
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { runCli, waitFor, type CliProcess } from '../../harness/index.js';
@@ -55,6 +56,12 @@ export class Pipeline {
     p.kill('SIGTERM');
     const r = await p.exited;
     expect(r.code, r.stderr.slice(-2000)).toBe(0);
+  }
+
+  /** Writes each process's stderr into `dir` (for reading a failed run after the fact). */
+  dumpLogs(dir: string, label: string): void {
+    mkdirSync(dir, { recursive: true });
+    this.processes.forEach((p, i) => writeFileSync(join(dir, `${label}-${i}-pid${p.pid}.log`), p.stderr()));
   }
 
   async killAll(): Promise<void> {
