@@ -317,7 +317,15 @@ export class KafkaLog implements TopicLog {
       'append',
       async () => {
         const producer = await this.getProducer();
-        await producer.sendBatch({ acks: -1, topicMessages });
+        // One request per topic, never several topics in one sendBatch: kafkajs' own retry re-sends
+        // only to brokers that have not answered yet (sendMessages.js keys the answers by broker),
+        // so a partition whose leader moved to a broker that already acknowledged another topic of
+        // the same batch is silently never sent, and the batch resolves as acknowledged. Found by
+        // the cluster tests: 31 transactions missing after a leader kill. With one topic per call,
+        // the new leader has not answered and gets the records.
+        const sent = await Promise.allSettled(topicMessages.map((tm) => producer.sendBatch({ acks: -1, topicMessages: [tm] })));
+        const failed = sent.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+        if (failed) throw failed.reason;
       },
       {
         topics: [...byTopic.keys()],

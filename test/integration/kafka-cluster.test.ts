@@ -63,7 +63,7 @@ async function running(name: string, o: { pgProxy?: FaultProxy; pgbench?: boolea
   const logDir = process.env['CDC_TEST_LOG_DIR'];
   if (logDir) cleanups.push(async () => p.dumpLogs(logDir, name));
   // A fault must be waited out, not end the process: the window is far longer than any test.
-  const env = { CDC_RETRY_WINDOW_MS: '600000', CDC_LOG_LEVEL: 'info' };
+  const env = { CDC_RETRY_WINDOW_MS: '600000', CDC_LOG_LEVEL: process.env['CDC_TEST_CLI_LOG_LEVEL'] ?? 'info' };
   const source = p.start(env);
   await source.waitForOutput(/streaming changes/, 90_000);
   const sink = p.sink('r', env);
