@@ -37,6 +37,8 @@ export interface KafkaLogOptions {
 
 /** How often the same kind of retry is reported at warn level. */
 const WARN_EVERY_MS = 5000;
+/** Attempts that fail quietly (about the first second) before a retry is worth a warning. */
+const QUIET_ATTEMPTS = 3;
 
 /** A topic whose partitions have no leader yet: what Kafka would say, retriable. */
 class LeaderNotAvailable extends Error {
@@ -163,7 +165,9 @@ export class KafkaLog implements TopicLog {
   private async reportRetry(stage: string, f: KafkaFailure, attempt: number, topics: readonly string[]): Promise<void> {
     const now = Date.now();
     const fields = { stage, attempt, error: f.message, kafka_error: f.type, broker: f.broker };
-    if (now - (this.warned.get(stage) ?? 0) < WARN_EVERY_MS) {
+    // The first short failures are the cluster's normal motion (a new topic's leader being
+    // elected): debug; a failure that lasts is a warning, at most every WARN_EVERY_MS.
+    if (attempt < QUIET_ATTEMPTS || now - (this.warned.get(stage) ?? 0) < WARN_EVERY_MS) {
       this.options.logger.debug(`Kafka ${stage} failed; retrying`, fields);
       return;
     }
