@@ -4,8 +4,8 @@
  * delivery is at-least-once, but an older change never re-appears after a newer one unless the
  * newer one follows it again).
  */
-import { Kafka, logLevel } from 'kafkajs';
 import type { CliProcess } from '../../harness/index.js';
+import { readTopic } from './topic.js';
 
 /** Tracks whether a process has exited, without waiting for it. */
 export function watch(p: CliProcess): { readonly ended: boolean; readonly label: string } {
@@ -41,42 +41,24 @@ function lsnOf(text: string): bigint {
  * nothing was reordered.
  */
 export async function reorderedKeys(brokers: string, topic: string): Promise<string[]> {
-  const kafka = new Kafka({ clientId: 'cdc-test-order', brokers: brokers.split(','), logLevel: logLevel.NOTHING });
-  const admin = kafka.admin();
-  await admin.connect();
-  const end = BigInt((await admin.fetchTopicOffsets(topic))[0]?.high ?? '0');
-  await admin.disconnect();
   const seen = new Map<string, { max: bigint; last: bigint; values: Set<string> }>();
   const problems: string[] = [];
-  if (end === 0n) return problems;
-  const consumer = kafka.consumer({ groupId: `cdc-test-order-${Math.random().toString(36).slice(2)}` });
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topics: [topic], fromBeginning: true });
-    await new Promise<void>((resolve, reject) => {
-      consumer
-        .run({
-          eachMessage: async ({ message }) => {
-            if (BigInt(message.offset) + 1n >= end) resolve();
-            if (message.value === null) return;
-            const key = message.key?.toString('utf8') ?? '';
-            const text = message.value.toString('utf8');
-            const source = changeSource(text);
-            if (!source?.lsn || source.snapshot) return;
-            const lsn = lsnOf(source.lsn);
-            const k = seen.get(key) ?? { max: 0n, last: 0n, values: new Set<string>() };
-            seen.set(key, k);
-            if (lsn < k.max && !k.values.has(text)) problems.push(`${topic} key ${key} at offset ${message.offset}: ${source.lsn} after a later change`);
-            if (lsn > k.max) k.max = lsn;
-            k.last = lsn;
-            k.values.add(text);
-          },
-        })
-        .catch(reject);
-    });
-  } finally {
-    await consumer.disconnect();
-  }
+  await readTopic(
+    topic,
+    ({ offset, key, value }) => {
+      if (value === null) return;
+      const source = changeSource(value);
+      if (!source?.lsn || source.snapshot) return;
+      const lsn = lsnOf(source.lsn);
+      const k = seen.get(key) ?? { max: 0n, last: 0n, values: new Set<string>() };
+      seen.set(key, k);
+      if (lsn < k.max && !k.values.has(value)) problems.push(`${topic} key ${key} at offset ${offset}: ${source.lsn} after a later change`);
+      if (lsn > k.max) k.max = lsn;
+      k.last = lsn;
+      k.values.add(value);
+    },
+    brokers,
+  );
   // What compaction keeps is the last record of a key: it must be the key's newest change.
   for (const [key, k] of seen) if (k.last !== k.max) problems.push(`${topic} key ${key}: the last record is not the newest change`);
   return problems;

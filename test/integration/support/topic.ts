@@ -11,18 +11,23 @@ export interface Latest {
   readonly records: number;
 }
 
-/** Reads `topic` from offset 0 to its current end. */
-export async function latestByKey(topic: string): Promise<Latest> {
-  const kafka = kafkaClient('cdc-test-topic');
+/** A record as a plain client reads it: key and value as text, null value for a tombstone. */
+export interface TopicRecord {
+  readonly offset: bigint;
+  readonly key: string;
+  readonly value: string | null;
+}
+
+/** Hands every record of `topic`, from offset 0 to its end now, to `each`, in order. */
+export async function readTopic(topic: string, each: (r: TopicRecord) => void, brokers?: string): Promise<void> {
+  const kafka = kafkaClient('cdc-test-topic', brokers);
   const admin = kafka.admin();
   await admin.connect();
   const offsets = await admin.fetchTopicOffsets(topic);
   await admin.disconnect();
   const end = BigInt(offsets[0]?.high ?? '0');
-  const byKey = new Map<string, string | null>();
-  if (end === 0n) return { byKey, records: 0 };
+  if (end === 0n) return;
   const consumer = kafka.consumer({ groupId: `cdc-test-${Math.random().toString(36).slice(2)}` });
-  let records = 0;
   await consumer.connect();
   try {
     await consumer.subscribe({ topics: [topic], fromBeginning: true });
@@ -30,9 +35,9 @@ export async function latestByKey(topic: string): Promise<Latest> {
       consumer
         .run({
           eachMessage: async ({ message }) => {
-            records++;
-            byKey.set(message.key?.toString('utf8') ?? '', message.value === null ? null : message.value.toString('utf8'));
-            if (BigInt(message.offset) + 1n >= end) resolve();
+            const offset = BigInt(message.offset);
+            each({ offset, key: message.key?.toString('utf8') ?? '', value: message.value === null ? null : message.value.toString('utf8') });
+            if (offset + 1n >= end) resolve();
           },
         })
         .catch(reject);
@@ -40,6 +45,16 @@ export async function latestByKey(topic: string): Promise<Latest> {
   } finally {
     await consumer.disconnect();
   }
+}
+
+/** Reads `topic` from offset 0 to its current end. */
+export async function latestByKey(topic: string): Promise<Latest> {
+  const byKey = new Map<string, string | null>();
+  let records = 0;
+  await readTopic(topic, (r) => {
+    records++;
+    byKey.set(r.key, r.value);
+  });
   return { byKey, records };
 }
 
