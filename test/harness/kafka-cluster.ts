@@ -42,6 +42,8 @@ export interface KafkaCluster {
   kill(id: number): Promise<void>;
   /** Starts a stopped node again on its ports and data; resolves when it answers. */
   start(id: number): Promise<void>;
+  /** Starts every node that is not running (after a test that failed half-way). */
+  startAll(): Promise<void>;
   /** SIGSTOP / SIGCONT: a node that hangs without its connections closing. */
   pause(id: number): void;
   resume(id: number): void;
@@ -52,6 +54,11 @@ export interface KafkaCluster {
 }
 
 const SIZE = 3;
+/**
+ * A node recovers its logs and catches up with the quorum before it listens; on two loaded cores
+ * that took 60 s once, so a restart is given longer than a single broker's start.
+ */
+const READY_TIMEOUT_MS = 180_000;
 
 export async function startKafkaCluster(): Promise<KafkaCluster> {
   const jarDir = await ensureKafkaJars();
@@ -100,7 +107,7 @@ export async function startKafkaCluster(): Promise<KafkaCluster> {
       nodes.map((n) => run(n.control.java, ['-cp', `${jarDir}/*`, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', n.control.propertiesFile], { cwd: n.control.dir })),
     );
     // Together: a lone node waits for a quorum of its voters before it answers anything.
-    await Promise.all(nodes.map((n) => startKafka(n.control)));
+    await Promise.all(nodes.map((n) => startKafka(n.control, READY_TIMEOUT_MS)));
   } catch (e) {
     unregister();
     killAll();
@@ -160,7 +167,20 @@ export async function startKafkaCluster(): Promise<KafkaCluster> {
       await waitFor(() => !pidAlive(pid), { timeoutMs: 10_000, intervalMs: 50, what: `node ${id} (pid ${pid}) to die` });
       rmSync(c.pidFile, { force: true });
     },
-    start: (id) => startKafka(node(id).control),
+    start: (id) => startKafka(node(id).control, READY_TIMEOUT_MS),
+    startAll: async () => {
+      const down = nodes.filter((n) => {
+        const pid = readPid(n.control);
+        return pid === undefined || !pidAlive(pid);
+      });
+      await Promise.all(down.map((n) => startKafka(n.control, READY_TIMEOUT_MS)));
+      for (const n of nodes) {
+        const pid = readPid(n.control);
+        if (pid !== undefined) signal(pid, 'SIGCONT');
+        n.proxy.setDown(false);
+        n.proxy.setDelay(0);
+      }
+    },
     pause: (id) => {
       const pid = readPid(node(id).control);
       if (pid !== undefined) signal(pid, 'SIGSTOP');

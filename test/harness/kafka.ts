@@ -54,11 +54,11 @@ export async function startLocalKafka(): Promise<KafkaControl> {
  * runs. The JVM is detached and tracked only by its pid file, so a test worker may restart it
  * and the run's teardown still stops whichever process is current.
  */
-export async function startKafka(c: KafkaControl): Promise<void> {
+export async function startKafka(c: KafkaControl, readyTimeoutMs = READY_TIMEOUT_MS): Promise<void> {
   const running = readPid(c);
   // A second JVM would fail to bind, and its cleanup would orphan the first: treat as started.
   if (running !== undefined && pidAlive(running)) {
-    await waitForBroker(`127.0.0.1:${c.port}`, { timeoutMs: READY_TIMEOUT_MS, gone: () => !pidAlive(running) });
+    await waitForBroker(`127.0.0.1:${c.port}`, { timeoutMs: readyTimeoutMs, gone: () => !pidAlive(running) });
     return;
   }
   const logStart = fileSize(c.logFile);
@@ -90,7 +90,7 @@ export async function startKafka(c: KafkaControl): Promise<void> {
   writeFileSync(c.pidFile, `${pid}\n`);
   const started = pid;
   try {
-    await waitForBroker(`127.0.0.1:${c.port}`, { timeoutMs: READY_TIMEOUT_MS, gone: () => !pidAlive(started) });
+    await waitForBroker(`127.0.0.1:${c.port}`, { timeoutMs: readyTimeoutMs, gone: () => !pidAlive(started) });
   } catch (err) {
     await stopKafka(c).catch(() => undefined);
     const why = err instanceof Error ? err.message : String(err);

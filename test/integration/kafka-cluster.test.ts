@@ -49,6 +49,8 @@ interface Running {
  */
 async function running(name: string, o: { pgProxy?: FaultProxy; pgbench?: boolean } = {}): Promise<Running> {
   const { pgProxy } = o;
+  // Each test starts from a whole cluster, whatever the one before left behind.
+  await cluster.startAll();
   const db = await createDatabase(name);
   cleanups.push(() => db.drop());
   if (o.pgbench) await initPgbench(db.url);
