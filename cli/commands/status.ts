@@ -26,7 +26,15 @@ export function builder(y: Argv): Argv<StatusFlags> {
 interface ReplicaReport extends ReplicaStatus {
   /** Records in the log not yet applied, per topic (when the log was asked). */
   lagRecords: Record<string, bigint>;
+  /**
+   * Per topic that is behind: seconds since the replica last applied anything from it. A sink
+   * that makes no progress says why in its own log every 10 s; this is how `cdc status` shows it.
+   */
+  idleSeconds: Record<string, number>;
 }
+
+/** Behind and idle this long: printed as stalled rather than merely behind. */
+const STALLED_AFTER_S = 30;
 
 interface Report {
   source?: { url: string; slots: SlotStatus[] };
@@ -73,11 +81,15 @@ export async function run(flags: StatusFlags, env: Env): Promise<void> {
 
   for (const r of replicas) {
     const lagRecords: Record<string, bigint> = {};
+    const idleSeconds: Record<string, number> = {};
     for (const t of r.topics) {
       const end = ends.get(t.topic);
-      if (end !== undefined) lagRecords[t.topic] = end > t.nextOffset ? end - t.nextOffset : 0n;
+      if (end === undefined) continue;
+      lagRecords[t.topic] = end > t.nextOffset ? end - t.nextOffset : 0n;
+      const applied = Date.parse(t.updatedAt);
+      if (end > t.nextOffset && !Number.isNaN(applied)) idleSeconds[t.topic] = Math.max(0, Math.round((Date.now() - applied) / 1000));
     }
-    report.replicas.push({ ...r, lagRecords });
+    report.replicas.push({ ...r, lagRecords, idleSeconds });
   }
 
   if (config.json) {
@@ -108,7 +120,9 @@ function human(report: Report): string {
     lines.push(`  reflects source position ${r.lsn ?? '-'}${r.commitTime ? ` (commit ${r.commitTime})` : ''}`);
     for (const t of r.topics) {
       const lag = r.lagRecords[t.topic];
-      lines.push(`  ${t.topic}: applied up to offset ${t.nextOffset}${lag !== undefined ? `, ${lag} records behind` : ''}${t.lsn ? `, last change ${t.lsn}` : ''}`);
+      const idle = r.idleSeconds[t.topic];
+      const stalled = idle === undefined ? '' : idle >= STALLED_AFTER_S ? `, STALLED: nothing applied for ${idle} s (is its sink running? its log says why every 10 s)` : `, last applied ${idle} s ago`;
+      lines.push(`  ${t.topic}: applied up to offset ${t.nextOffset}${lag !== undefined ? `, ${lag} records behind` : ''}${stalled}${t.lsn ? `, last change ${t.lsn}` : ''}`);
     }
   }
   return lines.join('\n') + '\n';

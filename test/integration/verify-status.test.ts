@@ -105,7 +105,7 @@ describe('bootstrap progress and --follow, cdc verify and cdc status', () => {
       const j = JSON.parse(r.stdout) as {
         source: { slots: { slot: string; lagBytes: string | null; active: boolean; confirmedFlushLsn: string }[] };
         log: { topics: Record<string, string> };
-        replicas: { path: string; lsn: string | null; topics: { topic: string; nextOffset: string }[]; lagRecords: Record<string, string> }[];
+        replicas: { path: string; lsn: string | null; topics: { topic: string; nextOffset: string }[]; lagRecords: Record<string, string>; idleSeconds: Record<string, number> }[];
       };
       const followed = j.replicas.find((x) => x.path === replica());
       return followed?.lagRecords[topic] === '0' && j.replicas.find((x) => x.path === behind)?.lagRecords[topic] === '10' ? j : undefined;
@@ -115,11 +115,15 @@ describe('bootstrap progress and --follow, cdc verify and cdc status', () => {
     expect(s?.lagBytes).toMatch(/^\d+$/);
     expect(BigInt(report.log.topics[topic] ?? '0')).toBeGreaterThan(3000n);
     for (const r of report.replicas) expect(r.lsn).toMatch(/^[0-9A-F]+\/[0-9A-F]+$/);
+    expect(report.replicas.find((x) => x.path === behind)?.idleSeconds[topic]).toBeGreaterThanOrEqual(0);
+    expect(report.replicas.find((x) => x.path === replica())?.idleSeconds[topic]).toBeUndefined();
 
     const human = await runCliToEnd(['status', '--pg', db.url, '--log', kafka, '--replica', behind]);
     expect(human.code, human.stderr).toBe(0);
     expect(human.stdout).toMatch(new RegExp(`^  slot ${slot} \\(active\\): confirmed .* lag \\d+ bytes`, 'm'));
-    expect(human.stdout).toMatch(new RegExp(`^  ${topic.replace(/\./g, '\\.')}: applied up to offset \\d+, 10 records behind`, 'm'));
+    // A replica behind says how long nothing was applied: a stuck sink shows here, not only in its log.
+    expect(human.stdout).toMatch(new RegExp(`^  ${topic.replace(/\./g, '\\.')}: applied up to offset \\d+, 10 records behind, (last applied \\d+ s ago|STALLED: nothing applied for \\d+ s)`, 'm'));
+    expect(human.stdout).not.toMatch(/0 records behind, (last applied|STALLED)/);
     expect(human.stdout).toMatch(/^  reflects source position [0-9A-F]+\/[0-9A-F]+/m);
   });
 });
