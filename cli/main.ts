@@ -5,7 +5,7 @@
  */
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { CdcError, redact } from '../common/index.js';
+import { CdcError, messageOf, redact } from '../common/index.js';
 import * as bootstrap from './commands/bootstrap.js';
 import * as config from './commands/config.js';
 import * as copyLog from './commands/copy-log.js';
@@ -24,17 +24,15 @@ class UsageError extends CdcError {
   }
 }
 
-function printError(e: unknown): number {
-  if (e instanceof CdcError) {
-    // The one place an error is reported, with its stable code for log searches and alerts.
-    process.stderr.write(redact(`error: ${e.message} [${e.code}]\n${e.hint ? `Try: ${e.hint}\n` : ''}`));
-    if (process.env['CDC_DEBUG'] === '1') process.stderr.write(redact(`${e.stack ?? ''}\n`));
-    return e.exitCode;
-  }
-  const message = e instanceof Error ? e.message : String(e);
-  process.stderr.write(redact(`error: unexpected failure: ${message} [UNEXPECTED]\nTry: run again with CDC_DEBUG=1 and report the output\n`));
-  if (process.env['CDC_DEBUG'] === '1' && e instanceof Error) process.stderr.write(redact(`${e.stack ?? ''}\n`));
-  return 1;
+function printError(thrown: unknown): number {
+  // The one place an error is reported, with its stable code for log searches and alerts. Anything
+  // outside the family is a bug in cdc, reported the same way.
+  const e = thrown instanceof CdcError
+    ? thrown
+    : new CdcError('UNEXPECTED', `unexpected failure: ${messageOf(thrown)}`, { hint: 'run again with CDC_DEBUG=1 and report the output', cause: thrown });
+  process.stderr.write(redact(`error: ${e.message} [${e.code}]\n${e.hint ? `Try: ${e.hint}\n` : ''}`));
+  if (process.env['CDC_DEBUG'] === '1' && thrown instanceof Error) process.stderr.write(redact(`${thrown.stack ?? ''}\n`));
+  return e.exitCode;
 }
 
 interface CommandModule<F> {

@@ -2,7 +2,9 @@
  * The error family of `cdc`. Every failure a user can meet is a {@link CdcError} with a stable
  * `code`, a message that names what is wrong, and a `hint` that says what to do about it. Library
  * errors are wrapped once, at the boundary where they enter, keeping the original as `cause`.
+ * Codes come from the one catalogue, {@link ERROR_CODES}.
  */
+import type { ErrorCode } from './error-codes.js';
 
 /** How the process should end when this error reaches the top: 2 = bad usage or configuration. */
 export type ExitCode = 1 | 2;
@@ -17,12 +19,12 @@ export interface CdcErrorOptions {
 }
 
 export class CdcError extends Error {
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly hint: string | undefined;
   readonly retriable: boolean;
   readonly exitCode: ExitCode;
 
-  constructor(code: string, message: string, options: CdcErrorOptions = {}) {
+  constructor(code: ErrorCode, message: string, options: CdcErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.code = code;
@@ -34,7 +36,7 @@ export class CdcError extends Error {
 
 /** Bad flags, environment or configuration: exit code 2, never retriable. */
 export class ConfigError extends CdcError {
-  constructor(code: string, message: string, options: Omit<CdcErrorOptions, 'exitCode' | 'retriable'> = {}) {
+  constructor(code: ErrorCode, message: string, options: Omit<CdcErrorOptions, 'exitCode' | 'retriable'> = {}) {
     super(code, message, { ...options, exitCode: 2, retriable: false });
   }
 }

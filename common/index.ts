@@ -1,5 +1,7 @@
 export { CdcError, ConfigError, isRetriable, messageOf } from './errors.js';
 export type { CdcErrorOptions, ExitCode } from './errors.js';
+export { ERROR_CODES } from './error-codes.js';
+export type { ErrorCode } from './error-codes.js';
 export { redact, redactUrl, registerSecret, registerUrlSecrets } from './redact.js';
 export { parseLsn, formatLsn } from './lsn.js';
 export { retry, sleep } from './retry.js';

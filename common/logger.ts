@@ -2,12 +2,14 @@
  * Diagnostics go to stderr (stdout stays free for command output such as `--json`), one line per
  * event, secrets masked. On a terminal lines are for people; elsewhere they are JSON for machines.
  */
+import type { ErrorCode } from './error-codes.js';
 import { redact } from './redact.js';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 const order: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
-export type Fields = Record<string, string | number | bigint | boolean | null | undefined>;
+/** A line's fields; `code` marks a warning or error of the catalogue (counted by code in metrics). */
+export type Fields = { [field: string]: string | number | bigint | boolean | null | undefined; code?: ErrorCode | undefined };
 
 export interface Logger {
   debug(msg: string, fields?: Fields): void;

@@ -2,12 +2,16 @@
  * PostgreSQL's array text form (`{1,NULL,"a \"b\""}`, `{{1,2},{3,4}}`, `[0:1]={7,8}`) parsed into
  * nested arrays of element texts, NULL as null.
  */
+import { CdcError } from '../common/index.js';
+
 export type PgArray = (string | null | PgArray)[];
 
-export class PgArrayError extends Error {
+/** An array value that is not in PostgreSQL's array text form: the record cannot be applied. */
+export class PgArrayError extends CdcError {
   constructor(text: string, reason: string) {
-    super(`cannot parse the array ${JSON.stringify(text.slice(0, 80))}: ${reason}`);
-    this.name = new.target.name;
+    super('ARRAY_MALFORMED', `cannot parse the array ${JSON.stringify(text.slice(0, 80))}: ${reason}`, {
+      hint: 'this is a bug in cdc or an array type it does not know; please report it with the column type',
+    });
   }
 }
 

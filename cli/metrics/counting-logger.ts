@@ -5,8 +5,8 @@ import type { Metrics } from './registry.js';
 /** `logger`, with `cdc_errors_total{code}` incremented for each coded warning or error. */
 export function countingLogger(logger: Logger, metrics: Metrics): Logger {
   const count = (fields: Fields | undefined): void => {
-    const code = fields?.['code'];
-    if (typeof code === 'string' && code !== '') metrics.errors.inc({ code });
+    const code = fields?.code;
+    if (code !== undefined) metrics.errors.inc({ code });
   };
   return {
     debug: (m, f) => logger.debug(m, f),

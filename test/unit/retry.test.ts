@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CdcError, retry } from '../../common/index.js';
 
-const transient = (): CdcError => new CdcError('T', 'not now', { retriable: true });
+const transient = (): CdcError => new CdcError('STREAM_ENDED', 'not now', { retriable: true });
 
 describe('retry: one helper, bounded by attempts, by a window, and by an abort', () => {
   it('retries what is retriable until it succeeds, repairing before each new try', async () => {
@@ -21,7 +21,7 @@ describe('retry: one helper, bounded by attempts, by a window, and by an abort',
 
   it('throws what is not retriable at once', async () => {
     let calls = 0;
-    const final = new CdcError('F', 'never');
+    const final = new CdcError('SOURCE_FAILED', 'never');
     await expect(retry(async () => (calls++, Promise.reject(final)), { attempts: 10, baseMs: 1 })).rejects.toBe(final);
     expect(calls).toBe(1);
   });
