@@ -53,7 +53,10 @@ export async function runSink(config: SinkConfig, { log, logger }: SinkDeps, sig
   let endBulkLoad = config.mode === 'bootstrap' ? enterBulkLoad(db) : undefined;
   let clean = false;
   try {
-    if (config.mode === 'follow') await checkTombstoneHorizon(db, log, config.replicaPath, config.name);
+    if (config.mode === 'follow') {
+      await checkTombstoneHorizon(db, log, config.replicaPath, config.name);
+      logger.info('sink following the log', { replica: config.replicaPath, prefix: config.prefix });
+    }
     const applier = new Applier(db);
     const schemas = schemaTopic(config.prefix);
     let follow = config.mode === 'follow';

@@ -75,6 +75,9 @@ describe('compaction hazards: lossy topic configurations and tombstones a sink m
     await waitFor(() => Date.now() > age + 1500, { what: 'the rebuilt replica to age past the retention' });
     const sink = runCli(['sink', 'app', '--log', kafka, '--replica', stale, '--topic-prefix', prefix]);
     running.push(sink);
+    // Written once the sink has passed its check: a row written before it could age past the
+    // one-second retention while the sink starts, and rightly be refused as possibly missed.
+    await sink.waitForOutput(/sink following the log/, 60_000);
     await sql(db.url, "INSERT INTO t VALUES (1000, 'after')");
     await waitFor(() => {
       const r2 = new Database(stale, { readonly: true });
