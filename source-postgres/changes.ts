@@ -26,7 +26,7 @@ import {
   type SourcePosition,
 } from '../compaction/index.js';
 import { tableColumns, tableKey, tableName, type CatalogColumn, type CatalogTable } from './catalog.js';
-import { qualified, quoteIdent } from './connect.js';
+import { quoteIdent, rowsOf } from './connect.js';
 import type { PgoutputMessage, Tuple } from './pgoutput.js';
 import { TypeResolver } from './types.js';
 
@@ -39,7 +39,7 @@ interface TableState {
 }
 
 /** Why the changes of a relation are left out of the log. */
-export type SkipReason = 'keyless' | 'gone';
+export type SkipReason = 'keyless' | 'gone' | 'partition';
 
 /** Maps pgoutput messages and snapshot rows of the captured tables to log records. */
 export class ChangeMapper {
@@ -49,6 +49,8 @@ export class ChangeMapper {
   private readonly skipped = new Set<number>();
   /** Relations whose name must be looked up again before their next change (their topic was dropped). */
   private readonly stale = new Set<number>();
+  /** Relations that are partitioned tables (their rows are read without ONLY). */
+  private readonly partitioned = new Set<number>();
   /** Schema id → topic, for definitions already in the log. */
   private readonly emitted = new Map<string, string>();
 
@@ -67,6 +69,11 @@ export class ChangeMapper {
     // rename, and its changes must go to the topic the table has now, never to one already dropped.
     const name = await tableName(this.client, oid);
     if (!name) return 'gone';
+    // PostgreSQL before 16 sends a partition's Relation message beside its root's, although the
+    // changes name the root (publish_via_partition_root): the partition is no table of the log.
+    if (name.partition) return 'partition';
+    if (name.partitioned) this.partitioned.add(oid);
+    else this.partitioned.delete(oid);
     const key = await tableKey(this.client, oid);
     if (key.length === 0 || key.some((k) => !columns.some((c) => c.name === k))) return 'keyless';
     const defs = [];
@@ -176,7 +183,7 @@ export class ChangeMapper {
     let values: (string | null)[] = columns.map(() => null);
     try {
       const res = await this.client.query({
-        text: `SELECT ${columns.map(quoteIdent).join(', ')} FROM ONLY ${qualified(schema.schema, schema.table)} WHERE ${where}`,
+        text: `SELECT ${columns.map(quoteIdent).join(', ')} FROM ${rowsOf(schema.schema, schema.table, this.partitioned.has(state.oid))} WHERE ${where}`,
         values: schema.key.map((k) => row[k]),
         rowMode: 'array',
       });

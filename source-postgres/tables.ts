@@ -38,7 +38,7 @@ import {
   type TopicLog,
   type TopicSettings,
 } from '../compaction/index.js';
-import { listTables, type CatalogTable } from './catalog.js';
+import { listTables, uncapturedReason, type CatalogTable } from './catalog.js';
 import type { ChangeMapper } from './changes.js';
 import { qualified } from './connect.js';
 import type { Delivery } from './delivery.js';
@@ -109,14 +109,15 @@ export class CapturedTables {
     });
   }
 
-  /** Reports a table that cannot be captured, once until it changes. */
-  reportKeyless(t: { schema: string; table: string }): void {
+  /** Reports a table that cannot be captured, with the reason and the fix, once until it changes. */
+  reportKeyless(t: { schema: string; table: string; reason?: string | null }): void {
     const ref = tableRef(t.schema, t.table);
     if (this.reported.has(ref)) return;
     this.reported.add(ref);
-    this.o.logger.warn(`table ${t.schema}.${t.table} is not captured: it has no primary key or replica-identity index`, {
-      code: 'TABLE_KEYLESS',
-      fix: `ALTER TABLE ${qualified(t.schema, t.table)} ADD PRIMARY KEY (...); or ALTER TABLE ... REPLICA IDENTITY USING INDEX <unique index>`,
+    const { why, fix } = uncapturedReason(t.reason ?? null);
+    this.o.logger.warn(`table ${t.schema}.${t.table} is not captured: ${why}`, {
+      code: t.reason === 'keyless' || !t.reason ? 'TABLE_KEYLESS' : 'TABLE_NOT_CAPTURED',
+      fix: fix.replace('ALTER TABLE ...', `ALTER TABLE ${qualified(t.schema, t.table)}`),
     });
   }
 
@@ -148,7 +149,7 @@ export class CapturedTables {
     for (const t of captured) {
       const schema = await o.mapper.catalogSchema(t);
       const done = this.done.get(tableRef(t.schema, t.table));
-      if (schema && (done?.schemaId !== schema.id || done.oid !== t.oid)) reads.push({ table: t, schemaId: schema.id });
+      if (schema && (done?.schemaId !== schema.id || done.oid !== t.oid || (done.partitions ?? '') !== t.partitions)) reads.push({ table: t, schemaId: schema.id });
     }
     return { drops, reads };
   }
