@@ -156,6 +156,26 @@ export async function tableColumns(client: pg.Client, oid: number): Promise<Cata
   return res.rows.map((r) => ({ name: r.name, typeOid: Number(r.oid), typeMod: Number(r.mod) }));
 }
 
+/** A stored generated column: pgoutput before PostgreSQL 18 does not send its values. */
+export interface GeneratedColumn extends CatalogColumn {
+  /** Its expression as PostgreSQL prints it (pg_get_expr), over the table's other columns. */
+  readonly expr: string;
+}
+
+/** Every column of a table by name with its position, and the stored generated ones. */
+export async function generatedColumns(client: pg.Client, oid: number): Promise<{ order: Map<string, number>; generated: GeneratedColumn[] }> {
+  const res = await client.query<{ name: string; num: string; oid: string; mod: string; expr: string | null }>(
+    `SELECT a.attname AS name, a.attnum::text AS num, a.atttypid::text AS oid, a.atttypmod::text AS mod,
+            CASE WHEN a.attgenerated = 's' THEN pg_get_expr(d.adbin, d.adrelid) END AS expr
+       FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+      WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`,
+    [oid],
+  );
+  const order = new Map(res.rows.map((r) => [r.name, Number(r.num)]));
+  const generated = res.rows.filter((r) => r.expr !== null).map((r) => ({ name: r.name, typeOid: Number(r.oid), typeMod: Number(r.mod), expr: r.expr as string }));
+  return { order, generated };
+}
+
 /** The key of one table by oid (after a Relation message, when DDL may have changed it). */
 export async function tableKey(client: pg.Client, oid: number): Promise<string[]> {
   const res = await client.query<{ key: string | null }>(

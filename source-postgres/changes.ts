@@ -25,7 +25,7 @@ import {
   type SchemaRecord,
   type SourcePosition,
 } from '../compaction/index.js';
-import { tableColumns, tableKey, tableName, type CatalogColumn, type CatalogTable } from './catalog.js';
+import { generatedColumns, tableColumns, tableKey, tableName, type CatalogColumn, type CatalogTable } from './catalog.js';
 import { quoteIdent, rowsOf } from './connect.js';
 import type { PgoutputMessage, Tuple } from './pgoutput.js';
 import { TypeResolver } from './types.js';
@@ -35,7 +35,10 @@ type Relation = Extract<PgoutputMessage, { tag: 'relation' }>;
 interface TableState {
   readonly oid: number;
   readonly schema: SchemaRecord;
+  /** The columns pgoutput sends, in tuple order. */
   readonly columns: readonly CatalogColumn[];
+  /** The stored generated columns (in the schema, never in a tuple), and how to compute them. */
+  readonly generated: { readonly names: readonly string[]; readonly sql: string; readonly inputs: readonly string[] } | null;
 }
 
 /** Why the changes of a relation are left out of the log. */
@@ -64,7 +67,7 @@ export class ChangeMapper {
   }
 
   /** The definition a table would have with these columns, under its current catalog name and key. */
-  private async schemaOf(oid: number, columns: readonly CatalogColumn[]): Promise<SchemaRecord | SkipReason> {
+  private async schemaOf(oid: number, sent: readonly CatalogColumn[]): Promise<{ schema: SchemaRecord; generated: TableState['generated'] } | SkipReason> {
     // The catalog's current name, not the one a Relation message carried: a message may predate a
     // rename, and its changes must go to the topic the table has now, never to one already dropped.
     const name = await tableName(this.client, oid);
@@ -75,26 +78,42 @@ export class ChangeMapper {
     if (name.partitioned) this.partitioned.add(oid);
     else this.partitioned.delete(oid);
     const key = await tableKey(this.client, oid);
-    if (key.length === 0 || key.some((k) => !columns.some((c) => c.name === k))) return 'keyless';
+    if (key.length === 0 || key.some((k) => !sent.some((c) => c.name === k))) return 'keyless';
+    // Stored generated columns join the definition in table order: the replica has them too, with
+    // values computed from each row (see computeGenerated). Columns the catalog no longer has
+    // (the stream lags DDL) keep their place at the end.
+    const { order, generated } = await generatedColumns(this.client, oid);
+    const at = (c: CatalogColumn): number => order.get(c.name) ?? Number.MAX_SAFE_INTEGER;
+    const columns = [...sent, ...generated.filter((g) => !sent.some((c) => c.name === g.name))].map((c, i) => ({ c, i })).sort((a, b) => at(a.c) - at(b.c) || a.i - b.i).map(({ c }) => c);
     const defs = [];
     for (const c of columns) defs.push(await this.types.column(c.name, c.typeOid, c.typeMod));
     const base = { schema: name.schema, table: name.table, topic: tableTopic(this.prefix, name.schema, name.table), columns: defs, key };
-    return { ...base, id: schemaId(base) };
+    const schema = { ...base, id: schemaId(base) };
+    const computed = generated.filter((g) => !sent.some((c) => c.name === g.name));
+    if (computed.length === 0) return { schema, generated: null };
+    const typeOf = new Map(defs.map((d) => [d.name, d.type]));
+    const inputs = sent.map((c) => c.name);
+    // The expression runs over one row made of the change's own values, cast to their column types;
+    // a generated expression may use only immutable functions of its row, so this is its stored value.
+    const row = inputs.map((n, i) => `$${i + 1}::${typeOf.get(n) ?? 'text'} AS ${quoteIdent(n)}`).join(', ');
+    const sql = `SELECT ${computed.map((g) => `(${g.expr})::${typeOf.get(g.name) ?? 'text'}`).join(', ')} FROM (SELECT ${row}) AS cdc_row`;
+    return { schema, generated: { names: computed.map((g) => g.name), sql, inputs } };
   }
 
   private async define(oid: number, columns: readonly CatalogColumn[]): Promise<{ state: TableState | null; record: AppendRecord | null }> {
-    const schema = await this.schemaOf(oid, columns);
+    const defined = await this.schemaOf(oid, columns);
     this.stale.delete(oid);
-    if (typeof schema === 'string') {
+    if (typeof defined === 'string') {
       this.byOid.delete(oid);
       if (!this.skipped.has(oid)) {
         this.skipped.add(oid);
-        this.onSkip(schema, oid, await tableName(this.client, oid));
+        this.onSkip(defined, oid, await tableName(this.client, oid));
       }
       return { state: null, record: null };
     }
     this.skipped.delete(oid);
-    const state: TableState = { oid, schema, columns };
+    const { schema, generated } = defined;
+    const state: TableState = { oid, schema, columns, generated };
     this.byOid.set(oid, state);
     if (this.emitted.has(schema.id)) return { state, record: null };
     this.emitted.set(schema.id, schema.topic);
@@ -103,8 +122,8 @@ export class ChangeMapper {
 
   /** The definition of a table as the catalog has it now, without writing anything (to detect DDL). */
   async catalogSchema(table: CatalogTable): Promise<SchemaRecord | null> {
-    const schema = await this.schemaOf(table.oid, await tableColumns(this.client, table.oid));
-    return typeof schema === 'string' ? null : schema;
+    const defined = await this.schemaOf(table.oid, await tableColumns(this.client, table.oid));
+    return typeof defined === 'string' ? null : defined.schema;
   }
 
   /** The definition of a table as the catalog has it now (for the snapshot); null if it cannot be captured. */
@@ -167,7 +186,19 @@ export class ChangeMapper {
     });
     const row = Object.fromEntries(entries) as Record<string, string | null>;
     if (unchanged.length > 0) Object.assign(row, await this.readColumns(state, row, unchanged));
+    if (state.generated) Object.assign(row, await this.computeGenerated(state.generated, row));
     return row;
+  }
+
+  /**
+   * The values of stored generated columns, which pgoutput before PostgreSQL 18 leaves out: the
+   * column's expression evaluated over the row's other values by PostgreSQL itself, so they are
+   * exactly the values it stored. One query per change of such a table.
+   */
+  private async computeGenerated(g: NonNullable<TableState['generated']>, row: RowValues): Promise<RowValues> {
+    const res = await this.client.query({ text: g.sql, values: g.inputs.map((n) => row[n] ?? null), rowMode: 'array' });
+    const values = (res.rows[0] as (string | null)[] | undefined) ?? [];
+    return Object.fromEntries(g.names.map((n, i) => [n, values[i] ?? null]));
   }
 
   /**
