@@ -25,6 +25,7 @@ import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { messageOf, retry, type Logger } from '../common/index.js';
 import {
+  auditTopics,
   encodeDrop,
   encodeDropKey,
   tombstoneEveryKey,
@@ -80,6 +81,8 @@ export class CapturedTables {
   /** Tables read in full, by tableRef, with the definition they were read with. */
   private done = new Map<string, SnapshotDone>();
   private readonly reported = new Set<string>();
+  /** Topics whose configuration has been audited (by `cdc start` or since). */
+  private readonly audited = new Set<string>();
   /** The barrier written and not yet met, with the definitions planned then. */
   private pending: { id: string; planned: Map<string, string> } | null = null;
 
@@ -140,7 +143,12 @@ export class CapturedTables {
     for (const t of unkeyed) this.done.delete(tableRef(t.schema, t.table));
     if (unkeyed.length > 0) await o.delivery.appendNow(unkeyed.map((t) => snapshotUndoneRecord(o.prefix, o.slot, t.schema, t.table)));
 
-    await o.log.ensureTopics(captured.map((t) => tableTopic(o.prefix, t.schema, t.table)), o.topicSettings);
+    const topics = captured.map((t) => tableTopic(o.prefix, t.schema, t.table));
+    await o.log.ensureTopics(topics, o.topicSettings);
+    // A topic of a table found while running may have been made by hand: audited once, like at start.
+    const unaudited = topics.filter((t) => !this.audited.has(t));
+    await auditTopics(o.log, unaudited);
+    for (const t of unaudited) this.audited.add(t);
     await ensurePublication(o.client, o.publication, captured);
 
     const existing = new Set(all.map((t) => tableRef(t.schema, t.table)));
