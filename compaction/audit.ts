@@ -61,7 +61,9 @@ export function auditTopic(topic: string, d: TopicDescription): AuditFinding[] {
     });
   }
   const minIsr = Number(d.configs.get('min.insync.replicas') ?? '1');
-  if (minIsr > d.replicationFactor) {
+  if (d.local) {
+    // One disk by design: replication findings do not apply.
+  } else if (minIsr > d.replicationFactor) {
     out.push({
       topic,
       severity: 'error',
