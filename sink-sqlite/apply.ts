@@ -193,8 +193,14 @@ export class Applier {
   applyData(batch: LogBatch): void {
     const table = this.tables.get(batch.topic);
     if (!table) {
-      // The table was dropped at the source (a drop record came first): its last records, the
-      // tombstones of its rows, have nothing left to change.
+      // The table was dropped at the source (a drop record came first). Its last records, the
+      // tombstones of its rows, have nothing left to change. A row, though, belongs to a table of
+      // that name made again, whose definition is in the schema topic but not read yet (another
+      // topic, read at its own pace): skipping it would lose it for good, so the sink reads the
+      // definitions again and comes back to it. Rows of the old table read then are harmless:
+      // their tombstones follow them.
+      const row = batch.records.find((r) => r.value !== null);
+      if (row?.value) throw new UnknownSchemaError(decodedChange(row.value).schemaId, batch.topic);
       this.saveOffset.run(batch.topic, batch.nextOffset, null, null, new Date().toISOString());
       return;
     }
