@@ -18,7 +18,8 @@
  *   poll ─▶ plan (catalog vs log) ─▶ work? ─▶ barrier into the WAL ··· stream reaches it ─▶ act
  *
  * The stream's records that follow the read are the same age or newer, so every key ends at its
- * latest value. A definition that changes again between the plan and the read is read once more.
+ * latest value. A definition that changes again between the plan and the read is read once more,
+ * at the barrier of the next poll (which the stream meets after that DDL), never at this one.
  * TRUNCATE is handled in stream order too: a tombstone for every key the topic holds.
  */
 import { randomUUID } from 'node:crypto';
@@ -193,10 +194,15 @@ export class CapturedTables {
     this.pending = null;
     // Each step can be done again after a failure half-way: tombstones and reads repeat harmlessly.
     const plan = await this.again('table changes', async () => {
-      const plan = await this.plan();
-      for (const d of plan.drops) await this.drop(d);
-      await this.read(position, plan.reads);
-      return plan;
+      const fresh = await this.plan();
+      for (const d of fresh.drops) await this.drop(d);
+      // Only the reads planned before the barrier, with the definition planned then: DDL found now
+      // may have committed after the barrier, with changes made before it still ahead in the
+      // stream (under the old definition, which would then be written last). Such a table is left
+      // for the next poll, whose barrier comes after that DDL.
+      const reads = fresh.reads.filter((r) => planned.get(tableRef(r.table.schema, r.table.table)) === r.schemaId);
+      await this.read(position, reads);
+      return { drops: fresh.drops, reads };
     });
     // DDL between the plan and the read: the rows may predate changes still in the stream, so the
     // marker keeps the planned definition, and the next poll finds the table to read once more.
