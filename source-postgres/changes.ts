@@ -56,6 +56,8 @@ export class ChangeMapper {
   private readonly partitioned = new Set<number>();
   /** Schema id → topic, for definitions already in the log. */
   private readonly emitted = new Map<string, string>();
+  /** Topic → the id of the definition written to the log last for it. */
+  private readonly latest = new Map<string, string>();
 
   constructor(
     private readonly client: pg.Client,
@@ -115,8 +117,12 @@ export class ChangeMapper {
     const { schema, generated } = defined;
     const state: TableState = { oid, schema, columns, generated };
     this.byOid.set(oid, state);
-    if (this.emitted.has(schema.id)) return { state, record: null };
+    // Written again whenever it is not the topic's latest definition in the log: a sink takes the
+    // last definition of a topic as its table's (ADD COLUMN, UPDATE, DROP COLUMN between two polls
+    // would otherwise end on the definition with the column).
+    if (this.emitted.has(schema.id) && this.latest.get(schema.topic) === schema.id) return { state, record: null };
     this.emitted.set(schema.id, schema.topic);
+    this.latest.set(schema.topic, schema.id);
     return { state, record: { topic: schemaTopic(this.prefix), key: encodeSchemaKey(schema), value: encodeSchema(schema) } };
   }
 
@@ -145,6 +151,7 @@ export class ChangeMapper {
    */
   forgetTopic(topic: string): void {
     for (const [id, t] of this.emitted) if (t === topic) this.emitted.delete(id);
+    this.latest.delete(topic);
     for (const [oid, s] of this.byOid) if (s.schema.topic === topic) this.stale.add(oid);
   }
 

@@ -65,4 +65,20 @@ describe('DDL behind a barrier', () => {
     if (r.code !== 0) throw new Error(r.stderr);
     await converged(fresh, 'u');
   }, 300_000);
+
+  it('ADD COLUMN, UPDATE, DROP COLUMN within one poll interval: the replica ends with the source columns', async () => {
+    await sql(db.url, `CREATE TABLE w (id int PRIMARY KEY, v text); INSERT INTO w VALUES (1, 'a'), (2, 'b')`);
+    await converged(join(dir, 'followed.db'), 'w');
+    const c = new (await import('pg')).default.Client({ connectionString: db.url });
+    await c.connect();
+    try {
+      await c.query('ALTER TABLE w ADD COLUMN c int');
+      await c.query(`UPDATE w SET v = 'with c', c = 1 WHERE id = 1`);
+      await c.query('ALTER TABLE w DROP COLUMN c');
+      await c.query(`UPDATE w SET v = 'without c' WHERE id = 2`);
+    } finally {
+      await c.end();
+    }
+    await converged(join(dir, 'followed.db'), 'w');
+  }, 120_000);
 });
