@@ -18,6 +18,9 @@ export interface AuditFinding {
   fix: string;
 }
 
+/** For audits of topics found while running: their errors count, their warnings were said at start. */
+const silent: Logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
+
 /** A tombstone retention shorter than this gives sinks little time to come back after an outage. */
 const SHORT_DELETE_RETENTION_MS = 24 * 3600 * 1000;
 
@@ -28,6 +31,16 @@ function alter(topic: string, setting: string): string {
 /** The findings for one topic's description (pure; see {@link auditTopics}). */
 export function auditTopic(topic: string, d: TopicDescription): AuditFinding[] {
   const out: AuditFinding[] = [];
+  if (d.partitions !== 1) {
+    // One partition is what gives a table's changes one order and a sink one offset per topic:
+    // with more, a reader sees partition 0 only and end offsets count records it never reads.
+    out.push({
+      topic,
+      severity: 'error',
+      problem: `it has ${d.partitions} partitions; cdc needs exactly 1 (one order per table, one offset per topic), and would skip the rows of the others`,
+      fix: `delete the topic (kafka-topics.sh --bootstrap-server HOST:PORT --delete --topic ${topic}) and let cdc start create it, or use another --topic-prefix`,
+    });
+  }
   const policy = (d.configs.get('cleanup.policy') ?? 'compact').split(',').map((p) => p.trim());
   const retentionMs = Number(d.configs.get('retention.ms') ?? '-1');
   const retentionBytes = Number(d.configs.get('retention.bytes') ?? '-1');
@@ -48,7 +61,9 @@ export function auditTopic(topic: string, d: TopicDescription): AuditFinding[] {
     });
   }
   const minIsr = Number(d.configs.get('min.insync.replicas') ?? '1');
-  if (minIsr > d.replicationFactor) {
+  if (d.local) {
+    // One disk by design: replication findings do not apply.
+  } else if (minIsr > d.replicationFactor) {
     out.push({
       topic,
       severity: 'error',
@@ -84,8 +99,8 @@ export function auditTopic(topic: string, d: TopicDescription): AuditFinding[] {
  * Audits `topics`: logs each warning, and throws one error (exit 2) listing every finding that
  * would lose data. A log that cannot describe its topics is not audited.
  */
-export async function auditTopics(log: TopicLog, topics: readonly string[], logger: Logger): Promise<AuditFinding[]> {
-  if (!log.describeTopics) return [];
+export async function auditTopics(log: TopicLog, topics: readonly string[], logger: Logger = silent): Promise<AuditFinding[]> {
+  if (!log.describeTopics || topics.length === 0) return [];
   const described = await log.describeTopics(topics);
   const findings = [...described].flatMap(([topic, d]) => auditTopic(topic, d));
   // Replication factor 1 is the norm on a development broker: say it once, not per topic.

@@ -13,11 +13,11 @@ import { mkdir, readdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { CdcError, ConfigError, messageOf, type Logger } from '../common/index.js';
 import { cleanTopic } from './embedded/cleaner.js';
-import { readHighWater, readJson, writeFileAtomic } from './embedded/files.js';
+import { readHighWater, readJson, syncDir, writeFileAtomic } from './embedded/files.js';
 import { liveWriter, lockWriter, type WriterLock } from './embedded/lock.js';
 import { TopicReader } from './embedded/topic-reader.js';
 import { TopicWriter } from './embedded/topic-writer.js';
-import { defaultTopicSettings, type AppendRecord, type ConsumeOptions, type Consumption, type TopicLog, type TopicSettings } from './topic-log.js';
+import { defaultTopicSettings, type AppendRecord, type ConsumeOptions, type Consumption, type TopicDescription, type TopicLog, type TopicSettings } from './topic-log.js';
 
 export interface DirLogOptions {
   path: string;
@@ -82,6 +82,7 @@ export class DirLog implements TopicLog {
     this.writing ??= (async () => {
       await this.connect();
       await mkdir(join(this.dir, 'topics'), { recursive: true });
+      await syncDir(this.dir);
       if (!existsSync(join(this.dir, MARKER))) await writeFileAtomic(join(this.dir, MARKER), JSON.stringify(FORMAT) + '\n');
       const lock = await lockWriter(this.dir);
       const w: Writing = { lock, writers: new Map(), timer: setInterval(() => this.clean(w), this.options.cleanerIntervalMs ?? 30_000), cleaning: null, cleanedAt: new Map() };
@@ -117,6 +118,8 @@ export class DirLog implements TopicLog {
       const dir = this.topicDir(name);
       if (!existsSync(join(dir, 'settings.json'))) {
         await mkdir(dir, { recursive: true });
+        // The topic's directory entry must survive a power loss with the records acked into it.
+        await syncDir(join(this.dir, 'topics'));
         await writeFileAtomic(join(dir, 'settings.json'), JSON.stringify(settings) + '\n');
       }
       await this.writer(w, name);
@@ -169,6 +172,45 @@ export class DirLog implements TopicLog {
     const out = new Map<string, bigint>();
     for (const t of topics) out.set(t, await readHighWater(this.topicDir(t)).catch(() => 0n));
     return out;
+  }
+
+  /**
+   * One partition, one copy (`local`: replication settings do not apply), and the settings the
+   * cleaner works by, under Kafka's names: what the audit and the tombstone-horizon check read.
+   */
+  async describeTopics(topics: readonly string[]): Promise<Map<string, TopicDescription>> {
+    const out = new Map<string, TopicDescription>();
+    for (const t of topics) {
+      if (!existsSync(join(this.topicDir(t), 'settings.json'))) continue;
+      const s = await this.settings(t);
+      const configs = new Map([
+        ['cleanup.policy', 'compact'],
+        ['delete.retention.ms', String(s.deleteRetentionMs)],
+        ['min.compaction.lag.ms', String(s.minCompactionLagMs)],
+        ['segment.ms', String(s.segmentMs)],
+      ]);
+      out.set(t, { partitions: 1, replicationFactor: 1, local: true, configs });
+    }
+    return out;
+  }
+
+  /**
+   * The first record appended at or after `timestampMs`, found by reading the topic from its start
+   * (the embedded log keeps no time index; records are in append order, so the scan stops there).
+   */
+  async offsetAtTime(topic: string, timestampMs: number): Promise<bigint> {
+    const reader = new TopicReader(this.topicDir(topic), topic, 0n);
+    try {
+      for (;;) {
+        const before = reader.next;
+        const { records, nextOffset } = await reader.read(1 << 20);
+        const young = records.find((r) => (r.timestamp ?? 0) >= timestampMs);
+        if (young) return young.offset;
+        if (records.length === 0 && nextOffset === before) return nextOffset;
+      }
+    } finally {
+      await reader.close();
+    }
   }
 
   async consume(options: ConsumeOptions): Promise<Consumption> {

@@ -17,10 +17,18 @@ import { consumeKafka, disconnectSoon } from './kafka-consumer.js';
 import { classifyKafkaError, type KafkaFailure } from './kafka-errors.js';
 import { defaultTopicSettings, type AppendOptions, type AppendRecord, type ConsumeOptions, type Consumption, type TopicDescription, type TopicLog, type TopicSettings } from './topic-log.js';
 
-const { Kafka: KafkaClient, logLevel } = kafkajs;
+const { Kafka: KafkaClient, logLevel, CompressionTypes } = kafkajs;
 
-/** Bytes per produce request, well under the broker's default message.max.bytes (1 MiB). */
+/** Bytes per produce request, well under the broker's default message.max.bytes (1 MiB); a larger record goes alone. */
 const MAX_REQUEST_BYTES = 768 * 1024;
+/**
+ * The largest record batch a topic cdc creates accepts (its max.message.bytes): PostgreSQL rows
+ * reach far beyond Kafka's 1 MiB default, and one large row must not stop every table. Just under
+ * the broker's socket.request.max.bytes (100 MiB by default), which bounds any produce request.
+ */
+export const TOPIC_MAX_MESSAGE_BYTES = 100 * 1024 * 1024 - 256 * 1024;
+/** Requests at least this large are compressed (gzip): a large text value is mostly repetitive. */
+const COMPRESS_FROM_BYTES = 64 * 1024;
 /** Per-record framing in a Kafka record batch, roughly (varints, attributes, headers count). */
 const RECORD_OVERHEAD = 24;
 
@@ -241,6 +249,7 @@ export class KafkaLog implements TopicLog {
           numPartitions: 1,
           configEntries: [
             { name: 'cleanup.policy', value: 'compact' },
+            { name: 'max.message.bytes', value: String(TOPIC_MAX_MESSAGE_BYTES) },
             { name: 'segment.ms', value: String(settings.segmentMs) },
             { name: 'min.compaction.lag.ms', value: String(settings.minCompactionLagMs) },
             { name: 'delete.retention.ms', value: String(settings.deleteRetentionMs) },
@@ -311,6 +320,8 @@ export class KafkaLog implements TopicLog {
 
   private async send(records: readonly AppendRecord[], signal: AbortSignal | undefined): Promise<void> {
     const byTopic = new Map<string, { key: Buffer; value: Buffer | null }[]>();
+    const bytes = records.reduce((n, r) => n + r.key.length + (r.value?.length ?? 0), 0);
+    const compression = bytes >= COMPRESS_FROM_BYTES ? CompressionTypes.GZIP : CompressionTypes.None;
     for (const r of records) {
       let list = byTopic.get(r.topic);
       if (!list) byTopic.set(r.topic, (list = []));
@@ -327,7 +338,7 @@ export class KafkaLog implements TopicLog {
         // the same batch is silently never sent, and the batch resolves as acknowledged. Found by
         // the cluster tests: 31 transactions missing after a leader kill. With one topic per call,
         // the new leader has not answered and gets the records.
-        const sent = await Promise.allSettled(topicMessages.map((tm) => producer.sendBatch({ acks: -1, topicMessages: [tm] })));
+        const sent = await Promise.allSettled(topicMessages.map((tm) => producer.sendBatch({ acks: -1, compression, topicMessages: [tm] })));
         const failed = sent.find((r): r is PromiseRejectedResult => r.status === 'rejected');
         if (failed) throw failed.reason;
       },
@@ -339,10 +350,9 @@ export class KafkaLog implements TopicLog {
         repair: () => this.newProducer(),
         wrap: (e, f) => {
           const tooLarge = /larger than the max message size|MESSAGE_TOO_LARGE|RECORD_LIST_TOO_LARGE/i.test(f.message) || f.type === 'MESSAGE_TOO_LARGE';
+          if (tooLarge) return tooLargeError(records, f.message, e);
           return new CdcError('LOG_APPEND_FAILED', `Kafka did not acknowledge ${records.length} records (${f.broker ?? this.description}): ${f.message}`, {
-            hint: tooLarge
-              ? 'a row is larger than the topic accepts: raise max.message.bytes on the topic (and message.max.bytes on the broker)'
-              : 'check the brokers; cdc start confirms nothing to PostgreSQL until Kafka acknowledges, so a restart resends these changes',
+            hint: 'check the brokers; cdc start confirms nothing to PostgreSQL until Kafka acknowledges, so a restart resends these changes',
             cause: e,
           });
         },
@@ -411,4 +421,23 @@ export class KafkaLog implements TopicLog {
     await this.newProducer();
     if (this.admin) await disconnectSoon(this.admin);
   }
+}
+
+/**
+ * A row larger than its topic or the broker accepts: names the topic (the table), the row's key
+ * and the settings to raise, since nothing after that row can be appended until then.
+ */
+function tooLargeError(records: readonly AppendRecord[], message: string, cause: unknown): CdcError {
+  const largest = records.reduce((a, b) => (b.key.length + (b.value?.length ?? 0) > a.key.length + (a.value?.length ?? 0) ? b : a));
+  const size = largest.key.length + (largest.value?.length ?? 0);
+  const key = largest.key.toString('utf8');
+  const mb = Math.ceil(size / (1 << 20)) + 1;
+  return new CdcError(
+    'ROW_TOO_LARGE',
+    `a row of topic ${largest.topic} with key ${key.length > 200 ? `${key.slice(0, 200)}…` : key} is ${size} bytes, more than Kafka accepts: ${message}`,
+    {
+      hint: `raise max.message.bytes on the topic (kafka-configs.sh --bootstrap-server HOST:PORT --alter --entity-type topics --entity-name ${largest.topic} --add-config max.message.bytes=${mb * 1048576}) and, if the row is beyond it, socket.request.max.bytes on every broker; then restart cdc start: nothing after this row was confirmed`,
+      cause,
+    },
+  );
 }

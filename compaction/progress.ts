@@ -28,6 +28,8 @@ export interface SnapshotDone {
   readonly schemaId: string | null;
   /** The table's oid: a table dropped and created again under the same name is a new table. */
   readonly oid: number | null;
+  /** A partitioned table's partitions when read (absent or '' for any other table). */
+  readonly partitions?: string;
 }
 
 /** A table that a slot has read part of, in key order. */
@@ -47,8 +49,9 @@ function markerKey(slot: string, schema: string, table: string): Buffer {
 }
 
 /** The record that says `slot` has snapshotted `schema.table` completely, with definition `schemaId`. */
-export function snapshotDoneRecord(prefix: string, slot: string, schema: string, table: string, lsn: string, schemaId: string, oid: number): AppendRecord {
-  return { topic: stateTopic(prefix), key: markerKey(slot, schema, table), value: Buffer.from(JSON.stringify({ done: true, lsn, schema_id: schemaId, oid })) };
+export function snapshotDoneRecord(prefix: string, slot: string, schema: string, table: string, lsn: string, schemaId: string, oid: number, partitions = ''): AppendRecord {
+  const value = { done: true, lsn, schema_id: schemaId, oid, ...(partitions !== '' ? { partitions } : {}) };
+  return { topic: stateTopic(prefix), key: markerKey(slot, schema, table), value: Buffer.from(JSON.stringify(value)) };
 }
 
 /** The record that says `slot` has read `schema.table` up to a key (appended after those rows). */
@@ -96,7 +99,7 @@ export async function readSnapshotState(log: TopicLog, prefix: string, slot: str
       const id = typeof v['schema_id'] === 'string' ? v['schema_id'] : null;
       const oid = typeof v['oid'] === 'number' ? v['oid'] : null;
       if (v['done'] !== false) {
-        done.set(ref, { schema, table, schemaId: id, oid });
+        done.set(ref, { schema, table, schemaId: id, oid, ...(typeof v['partitions'] === 'string' ? { partitions: v['partitions'] } : {}) });
       } else if (id !== null && oid !== null) {
         const after = typeof v['after'] === 'object' && v['after'] !== null ? (v['after'] as RowValues) : null;
         partial.set(ref, { after, rows: typeof v['rows'] === 'number' ? v['rows'] : 0, lsn: typeof v['lsn'] === 'string' ? v['lsn'] : '0/0', schemaId: id, oid });

@@ -18,6 +18,8 @@ export interface LogRecord {
   readonly key: Buffer;
   /** `null` is a tombstone: the key was deleted. */
   readonly value: Buffer | null;
+  /** When it was appended (ms since the epoch), where the log tells. */
+  readonly timestamp?: number;
 }
 
 /** A record to append. */
@@ -82,6 +84,8 @@ export interface TopicDescription {
   readonly partitions: number;
   /** Replicas per partition (the smallest, if they differ). */
   readonly replicationFactor: number;
+  /** A log on one machine's disk (the embedded log): replication settings do not apply. */
+  readonly local?: boolean;
   /** The topic's effective configuration (name → value), defaults included. */
   readonly configs: ReadonlyMap<string, string>;
 }

@@ -11,7 +11,7 @@
  * source reads the table again (docs/topics.md), so every row ends written in the new definition.
  */
 import type { Statement } from 'better-sqlite3';
-import { CdcError, crashPoint } from '../common/index.js';
+import { CdcError, crashPoint, parseLsn } from '../common/index.js';
 import { decodeKey, decodeSchema, decodeSchemaEvent, type ColumnDef, type LogBatch, type SchemaRecord, type TableDrop } from '../compaction/index.js';
 import { replicaTableName, sqlIdent, type ReplicaDb } from './replica.js';
 import { decodedChange } from './decoded.js';
@@ -41,6 +41,14 @@ export class Applier {
   private readonly upserts = new Map<string, TableStatements>();
   private readonly deletes = new Map<string, Statement>();
   private readonly saveOffset: Statement;
+  /**
+   * Topic → the newest source position the replica table reflects. A change committed before it
+   * is one `cdc start` streams again after a restart (it resumes at the last position PostgreSQL
+   * holds as confirmed): applied again it would take the row back in time until the newer record
+   * that is already in the topic after it arrives, so it is skipped. Rows read by a snapshot set
+   * it (they are the table at that position, and a new slot may start anywhere).
+   */
+  private readonly position = new Map<string, bigint>();
   /** Records applied since the applier was made. */
   applied = 0;
 
@@ -53,6 +61,10 @@ export class Applier {
       const s = this.schemas.get(row.schema_id);
       if (!s) throw new CdcError('REPLICA_CORRUPT', `_cdc_tables names definition ${row.schema_id}, which _cdc_schemas lacks`, { hint: 'run cdc rebuild to replace this replica' });
       this.tables.set(row.topic, s);
+    }
+    for (const row of db.prepare('SELECT topic, lsn FROM _cdc_offsets WHERE lsn IS NOT NULL').all() as { topic: string; lsn: string }[]) {
+      const at = lsnOf(row.lsn);
+      if (at !== null) this.position.set(row.topic, at);
     }
     this.saveOffset = db.prepare(
       `INSERT INTO _cdc_offsets (topic, next_offset, lsn, commit_time, updated_at) VALUES (?, ?, ?, ?, ?)
@@ -193,8 +205,14 @@ export class Applier {
   applyData(batch: LogBatch): void {
     const table = this.tables.get(batch.topic);
     if (!table) {
-      // The table was dropped at the source (a drop record came first): its last records, the
-      // tombstones of its rows, have nothing left to change.
+      // The table was dropped at the source (a drop record came first). Its last records, the
+      // tombstones of its rows, have nothing left to change. A row, though, belongs to a table of
+      // that name made again, whose definition is in the schema topic but not read yet (another
+      // topic, read at its own pace): skipping it would lose it for good, so the sink reads the
+      // definitions again and comes back to it. Rows of the old table read then are harmless:
+      // their tombstones follow them.
+      const row = batch.records.find((r) => r.value !== null);
+      if (row?.value) throw new UnknownSchemaError(decodedChange(row.value).schemaId, batch.topic);
       this.saveOffset.run(batch.topic, batch.nextOffset, null, null, new Date().toISOString());
       return;
     }
@@ -205,8 +223,17 @@ export class Applier {
     }
     let lsn: string | null = null;
     let commitTime: string | null = null;
+    let position = this.position.get(batch.topic);
     this.db.transaction(() => {
       for (const { r, change } of changes) {
+        if (change !== null) {
+          const at = lsnOf(change.source.lsn);
+          if (at !== null && change.source.snapshot) position = at;
+          else if (at !== null) {
+            if (position !== undefined && at < position) continue;
+            position = at;
+          }
+        }
         if (change === null) {
           const key = decodeKey(r.key);
           const columns = Object.keys(key);
@@ -223,7 +250,18 @@ export class Applier {
       crashPoint('sink-mid-transaction');
       this.saveOffset.run(batch.topic, batch.nextOffset, lsn, commitTime, new Date().toISOString());
     })();
+    if (position !== undefined) this.position.set(batch.topic, position);
     this.applied += batch.records.length;
+  }
+}
+
+/** A record's source position, or null when it is not an LSN. */
+function lsnOf(text: string | null | undefined): bigint | null {
+  if (!text) return null;
+  try {
+    return parseLsn(text);
+  } catch {
+    return null;
   }
 }
 

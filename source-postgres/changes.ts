@@ -25,8 +25,8 @@ import {
   type SchemaRecord,
   type SourcePosition,
 } from '../compaction/index.js';
-import { tableColumns, tableKey, tableName, type CatalogColumn, type CatalogTable } from './catalog.js';
-import { qualified, quoteIdent } from './connect.js';
+import { generatedColumns, tableColumns, tableKey, tableName, type CatalogColumn, type CatalogTable } from './catalog.js';
+import { quoteIdent, rowsOf } from './connect.js';
 import type { PgoutputMessage, Tuple } from './pgoutput.js';
 import { TypeResolver } from './types.js';
 
@@ -35,11 +35,14 @@ type Relation = Extract<PgoutputMessage, { tag: 'relation' }>;
 interface TableState {
   readonly oid: number;
   readonly schema: SchemaRecord;
+  /** The columns pgoutput sends, in tuple order. */
   readonly columns: readonly CatalogColumn[];
+  /** The stored generated columns (in the schema, never in a tuple), and how to compute them. */
+  readonly generated: { readonly names: readonly string[]; readonly sql: string; readonly inputs: readonly string[] } | null;
 }
 
 /** Why the changes of a relation are left out of the log. */
-export type SkipReason = 'keyless' | 'gone';
+export type SkipReason = 'keyless' | 'gone' | 'partition';
 
 /** Maps pgoutput messages and snapshot rows of the captured tables to log records. */
 export class ChangeMapper {
@@ -49,8 +52,12 @@ export class ChangeMapper {
   private readonly skipped = new Set<number>();
   /** Relations whose name must be looked up again before their next change (their topic was dropped). */
   private readonly stale = new Set<number>();
+  /** Relations that are partitioned tables (their rows are read without ONLY). */
+  private readonly partitioned = new Set<number>();
   /** Schema id → topic, for definitions already in the log. */
   private readonly emitted = new Map<string, string>();
+  /** Topic → the id of the definition written to the log last for it. */
+  private readonly latest = new Map<string, string>();
 
   constructor(
     private readonly client: pg.Client,
@@ -62,42 +69,67 @@ export class ChangeMapper {
   }
 
   /** The definition a table would have with these columns, under its current catalog name and key. */
-  private async schemaOf(oid: number, columns: readonly CatalogColumn[]): Promise<SchemaRecord | SkipReason> {
+  private async schemaOf(oid: number, sent: readonly CatalogColumn[]): Promise<{ schema: SchemaRecord; generated: TableState['generated'] } | SkipReason> {
     // The catalog's current name, not the one a Relation message carried: a message may predate a
     // rename, and its changes must go to the topic the table has now, never to one already dropped.
     const name = await tableName(this.client, oid);
     if (!name) return 'gone';
+    // PostgreSQL before 16 sends a partition's Relation message beside its root's, although the
+    // changes name the root (publish_via_partition_root): the partition is no table of the log.
+    if (name.partition) return 'partition';
+    if (name.partitioned) this.partitioned.add(oid);
+    else this.partitioned.delete(oid);
     const key = await tableKey(this.client, oid);
-    if (key.length === 0 || key.some((k) => !columns.some((c) => c.name === k))) return 'keyless';
+    if (key.length === 0 || key.some((k) => !sent.some((c) => c.name === k))) return 'keyless';
+    // Stored generated columns join the definition in table order: the replica has them too, with
+    // values computed from each row (see computeGenerated). Columns the catalog no longer has
+    // (the stream lags DDL) keep their place at the end.
+    const { order, generated } = await generatedColumns(this.client, oid);
+    const at = (c: CatalogColumn): number => order.get(c.name) ?? Number.MAX_SAFE_INTEGER;
+    const columns = [...sent, ...generated.filter((g) => !sent.some((c) => c.name === g.name))].map((c, i) => ({ c, i })).sort((a, b) => at(a.c) - at(b.c) || a.i - b.i).map(({ c }) => c);
     const defs = [];
     for (const c of columns) defs.push(await this.types.column(c.name, c.typeOid, c.typeMod));
     const base = { schema: name.schema, table: name.table, topic: tableTopic(this.prefix, name.schema, name.table), columns: defs, key };
-    return { ...base, id: schemaId(base) };
+    const schema = { ...base, id: schemaId(base) };
+    const computed = generated.filter((g) => !sent.some((c) => c.name === g.name));
+    if (computed.length === 0) return { schema, generated: null };
+    const typeOf = new Map(defs.map((d) => [d.name, d.type]));
+    const inputs = sent.map((c) => c.name);
+    // The expression runs over one row made of the change's own values, cast to their column types;
+    // a generated expression may use only immutable functions of its row, so this is its stored value.
+    const row = inputs.map((n, i) => `$${i + 1}::${typeOf.get(n) ?? 'text'} AS ${quoteIdent(n)}`).join(', ');
+    const sql = `SELECT ${computed.map((g) => `(${g.expr})::${typeOf.get(g.name) ?? 'text'}`).join(', ')} FROM (SELECT ${row}) AS cdc_row`;
+    return { schema, generated: { names: computed.map((g) => g.name), sql, inputs } };
   }
 
   private async define(oid: number, columns: readonly CatalogColumn[]): Promise<{ state: TableState | null; record: AppendRecord | null }> {
-    const schema = await this.schemaOf(oid, columns);
+    const defined = await this.schemaOf(oid, columns);
     this.stale.delete(oid);
-    if (typeof schema === 'string') {
+    if (typeof defined === 'string') {
       this.byOid.delete(oid);
       if (!this.skipped.has(oid)) {
         this.skipped.add(oid);
-        this.onSkip(schema, oid, await tableName(this.client, oid));
+        this.onSkip(defined, oid, await tableName(this.client, oid));
       }
       return { state: null, record: null };
     }
     this.skipped.delete(oid);
-    const state: TableState = { oid, schema, columns };
+    const { schema, generated } = defined;
+    const state: TableState = { oid, schema, columns, generated };
     this.byOid.set(oid, state);
-    if (this.emitted.has(schema.id)) return { state, record: null };
+    // Written again whenever it is not the topic's latest definition in the log: a sink takes the
+    // last definition of a topic as its table's (ADD COLUMN, UPDATE, DROP COLUMN between two polls
+    // would otherwise end on the definition with the column).
+    if (this.emitted.has(schema.id) && this.latest.get(schema.topic) === schema.id) return { state, record: null };
     this.emitted.set(schema.id, schema.topic);
+    this.latest.set(schema.topic, schema.id);
     return { state, record: { topic: schemaTopic(this.prefix), key: encodeSchemaKey(schema), value: encodeSchema(schema) } };
   }
 
   /** The definition of a table as the catalog has it now, without writing anything (to detect DDL). */
   async catalogSchema(table: CatalogTable): Promise<SchemaRecord | null> {
-    const schema = await this.schemaOf(table.oid, await tableColumns(this.client, table.oid));
-    return typeof schema === 'string' ? null : schema;
+    const defined = await this.schemaOf(table.oid, await tableColumns(this.client, table.oid));
+    return typeof defined === 'string' ? null : defined.schema;
   }
 
   /** The definition of a table as the catalog has it now (for the snapshot); null if it cannot be captured. */
@@ -119,6 +151,7 @@ export class ChangeMapper {
    */
   forgetTopic(topic: string): void {
     for (const [id, t] of this.emitted) if (t === topic) this.emitted.delete(id);
+    this.latest.delete(topic);
     for (const [oid, s] of this.byOid) if (s.schema.topic === topic) this.stale.add(oid);
   }
 
@@ -160,7 +193,19 @@ export class ChangeMapper {
     });
     const row = Object.fromEntries(entries) as Record<string, string | null>;
     if (unchanged.length > 0) Object.assign(row, await this.readColumns(state, row, unchanged));
+    if (state.generated) Object.assign(row, await this.computeGenerated(state.generated, row));
     return row;
+  }
+
+  /**
+   * The values of stored generated columns, which pgoutput before PostgreSQL 18 leaves out: the
+   * column's expression evaluated over the row's other values by PostgreSQL itself, so they are
+   * exactly the values it stored. One query per change of such a table.
+   */
+  private async computeGenerated(g: NonNullable<TableState['generated']>, row: RowValues): Promise<RowValues> {
+    const res = await this.client.query({ text: g.sql, values: g.inputs.map((n) => row[n] ?? null), rowMode: 'array' });
+    const values = (res.rows[0] as (string | null)[] | undefined) ?? [];
+    return Object.fromEntries(g.names.map((n, i) => [n, values[i] ?? null]));
   }
 
   /**
@@ -176,7 +221,7 @@ export class ChangeMapper {
     let values: (string | null)[] = columns.map(() => null);
     try {
       const res = await this.client.query({
-        text: `SELECT ${columns.map(quoteIdent).join(', ')} FROM ONLY ${qualified(schema.schema, schema.table)} WHERE ${where}`,
+        text: `SELECT ${columns.map(quoteIdent).join(', ')} FROM ${rowsOf(schema.schema, schema.table, this.partitioned.has(state.oid))} WHERE ${where}`,
         values: schema.key.map((k) => row[k]),
         rowMode: 'array',
       });

@@ -147,3 +147,11 @@ export function quoteLiteral(text: string): string {
 export function qualified(schema: string, table: string): string {
   return `${quoteIdent(schema)}.${quoteIdent(table)}`;
 }
+
+/**
+ * A table to read rows from: ONLY the table itself (an inheritance child's rows are not its rows),
+ * except a partitioned table, whose rows are all in its partitions (ONLY would read none).
+ */
+export function rowsOf(schema: string, table: string, partitioned: boolean): string {
+  return `${partitioned ? '' : 'ONLY '}${qualified(schema, table)}`;
+}

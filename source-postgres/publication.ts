@@ -1,6 +1,8 @@
 /**
  * The publication lists the captured tables by name, never FOR ALL TABLES: a FOR ALL TABLES
  * publication makes PostgreSQL reject UPDATE and DELETE on every keyless table of the application.
+ * It publishes through the partition root: a partitioned table's changes arrive as changes of the
+ * partitioned table, whichever partition holds the row (partitions attached later included).
  */
 import type pg from 'pg';
 import { CdcError } from '../common/index.js';
@@ -10,10 +12,10 @@ import { qualified, quoteIdent } from './connect.js';
 /** Creates the publication, or brings an existing one to exactly `tables`. */
 export async function ensurePublication(client: pg.Client, name: string, tables: readonly CatalogTable[]): Promise<void> {
   const list = tables.map((t) => qualified(t.schema, t.table)).join(', ');
-  const found = await client.query<{ all: string }>('SELECT puballtables::text AS all FROM pg_publication WHERE pubname = $1', [name]);
+  const found = await client.query<{ all: string; viaroot: string }>('SELECT puballtables::text AS all, pubviaroot::text AS viaroot FROM pg_publication WHERE pubname = $1', [name]);
   const existing = found.rows[0];
   if (!existing) {
-    await client.query(`CREATE PUBLICATION ${quoteIdent(name)}${list ? ` FOR TABLE ${list}` : ''} WITH (publish = 'insert, update, delete, truncate')`);
+    await client.query(`CREATE PUBLICATION ${quoteIdent(name)}${list ? ` FOR TABLE ${list}` : ''} WITH (publish = 'insert, update, delete, truncate', publish_via_partition_root = true)`);
     return;
   }
   if (existing.all === 'true') {
@@ -22,6 +24,8 @@ export async function ensurePublication(client: pg.Client, name: string, tables:
       hint: `drop it (DROP PUBLICATION "${name}") or pass another --publication name; FOR ALL TABLES makes PostgreSQL reject UPDATE/DELETE on keyless tables`,
     });
   }
+  // A publication made by an earlier version: without this a partitioned table publishes nothing of its own.
+  if (existing.viaroot !== 'true') await client.query(`ALTER PUBLICATION ${quoteIdent(name)} SET (publish_via_partition_root = true)`);
   const current = await client.query<{ schemaname: string; tablename: string }>('SELECT schemaname, tablename FROM pg_publication_tables WHERE pubname = $1', [name]);
   const have = new Set(current.rows.map((r) => `${r.schemaname}.${r.tablename}`));
   const want = new Set(tables.map((t) => `${t.schema}.${t.table}`));

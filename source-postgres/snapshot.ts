@@ -29,7 +29,7 @@ import {
 } from '../compaction/index.js';
 import type { CatalogTable } from './catalog.js';
 import type { ChangeMapper } from './changes.js';
-import { qualified, quoteIdent, quoteLiteral } from './connect.js';
+import { quoteIdent, quoteLiteral, rowsOf } from './connect.js';
 import type { Delivery } from './delivery.js';
 import { tombstoneVanishedKeys } from './tombstones.js';
 
@@ -95,7 +95,7 @@ async function snapshotTable(o: SnapshotOptions, table: CatalogTable): Promise<S
   } else {
     // A marker left from an earlier read goes first: if this read stops half-way, it is redone.
     await o.delivery.appendNow([...(record ? [record] : []), snapshotUndoneRecord(o.prefix, o.slot, table.schema, table.table)]);
-    await tombstoneVanishedKeys(o.client, o.log, schema, o.delivery, o.logger);
+    await tombstoneVanishedKeys(o.client, o.log, schema, table.partitioned, o.delivery, o.logger);
   }
   const chunk = o.chunkRows ?? 10_000;
   const select = keysetQuery(table, schema, chunk);
@@ -124,10 +124,10 @@ async function snapshotTable(o: SnapshotOptions, table: CatalogTable): Promise<S
     }
     if (batch.length < chunk) break;
   }
-  await o.delivery.appendNow([snapshotDoneRecord(o.prefix, o.slot, table.schema, table.table, lsn, schema.id, table.oid)]);
+  await o.delivery.appendNow([snapshotDoneRecord(o.prefix, o.slot, table.schema, table.table, lsn, schema.id, table.oid, table.partitions)]);
   const seconds = (Date.now() - started) / 1000;
   o.logger.info('snapshot done', { table: name, rows, seconds: Number(seconds.toFixed(2)), rows_per_s: seconds > 0 ? Math.round((rows - fromRows) / seconds) : rows - fromRows });
-  return { schema: table.schema, table: table.table, schemaId: schema.id, oid: table.oid };
+  return { schema: table.schema, table: table.table, schemaId: schema.id, oid: table.oid, partitions: table.partitions };
 }
 
 /** The chunk queries of a table: the first chunk, and the chunk after a key (row comparison on the key). */
@@ -136,7 +136,7 @@ function keysetQuery(table: CatalogTable, schema: SchemaRecord, chunk: number): 
   const types = new Map(schema.columns.map((c) => [c.name, c.type]));
   const key = schema.key.map(quoteIdent).join(', ');
   const params = schema.key.map((k, i) => `$${i + 1}::${types.get(k) ?? 'text'}`).join(', ');
-  const base = `SELECT ${columns.map(quoteIdent).join(', ')} FROM ONLY ${qualified(table.schema, table.table)}`;
+  const base = `SELECT ${columns.map(quoteIdent).join(', ')} FROM ${rowsOf(table.schema, table.table, table.partitioned)}`;
   return {
     first: `${base} ORDER BY ${key} LIMIT ${chunk}`,
     next: `${base} WHERE (${key}) > (${params}) ORDER BY ${key} LIMIT ${chunk}`,

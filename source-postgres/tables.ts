@@ -18,13 +18,15 @@
  *   poll ─▶ plan (catalog vs log) ─▶ work? ─▶ barrier into the WAL ··· stream reaches it ─▶ act
  *
  * The stream's records that follow the read are the same age or newer, so every key ends at its
- * latest value. A definition that changes again between the plan and the read is read once more.
+ * latest value. A definition that changes again between the plan and the read is read once more,
+ * at the barrier of the next poll (which the stream meets after that DDL), never at this one.
  * TRUNCATE is handled in stream order too: a tombstone for every key the topic holds.
  */
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { messageOf, retry, type Logger } from '../common/index.js';
 import {
+  auditTopics,
   encodeDrop,
   encodeDropKey,
   tombstoneEveryKey,
@@ -38,7 +40,7 @@ import {
   type TopicLog,
   type TopicSettings,
 } from '../compaction/index.js';
-import { listTables, type CatalogTable } from './catalog.js';
+import { listTables, uncapturedReason, type CatalogTable } from './catalog.js';
 import type { ChangeMapper } from './changes.js';
 import { qualified } from './connect.js';
 import type { Delivery } from './delivery.js';
@@ -80,6 +82,8 @@ export class CapturedTables {
   /** Tables read in full, by tableRef, with the definition they were read with. */
   private done = new Map<string, SnapshotDone>();
   private readonly reported = new Set<string>();
+  /** Topics whose configuration has been audited (by `cdc start` or since). */
+  private readonly audited = new Set<string>();
   /** The barrier written and not yet met, with the definitions planned then. */
   private pending: { id: string; planned: Map<string, string> } | null = null;
 
@@ -109,14 +113,15 @@ export class CapturedTables {
     });
   }
 
-  /** Reports a table that cannot be captured, once until it changes. */
-  reportKeyless(t: { schema: string; table: string }): void {
+  /** Reports a table that cannot be captured, with the reason and the fix, once until it changes. */
+  reportKeyless(t: { schema: string; table: string; reason?: string | null }): void {
     const ref = tableRef(t.schema, t.table);
     if (this.reported.has(ref)) return;
     this.reported.add(ref);
-    this.o.logger.warn(`table ${t.schema}.${t.table} is not captured: it has no primary key or replica-identity index`, {
-      code: 'TABLE_KEYLESS',
-      fix: `ALTER TABLE ${qualified(t.schema, t.table)} ADD PRIMARY KEY (...); or ALTER TABLE ... REPLICA IDENTITY USING INDEX <unique index>`,
+    const { why, fix } = uncapturedReason(t.reason ?? null);
+    this.o.logger.warn(`table ${t.schema}.${t.table} is not captured: ${why}`, {
+      code: t.reason === 'keyless' || !t.reason ? 'TABLE_KEYLESS' : 'TABLE_NOT_CAPTURED',
+      fix: fix.replace('ALTER TABLE ...', `ALTER TABLE ${qualified(t.schema, t.table)}`),
     });
   }
 
@@ -139,7 +144,12 @@ export class CapturedTables {
     for (const t of unkeyed) this.done.delete(tableRef(t.schema, t.table));
     if (unkeyed.length > 0) await o.delivery.appendNow(unkeyed.map((t) => snapshotUndoneRecord(o.prefix, o.slot, t.schema, t.table)));
 
-    await o.log.ensureTopics(captured.map((t) => tableTopic(o.prefix, t.schema, t.table)), o.topicSettings);
+    const topics = captured.map((t) => tableTopic(o.prefix, t.schema, t.table));
+    await o.log.ensureTopics(topics, o.topicSettings);
+    // A topic of a table found while running may have been made by hand: audited once, like at start.
+    const unaudited = topics.filter((t) => !this.audited.has(t));
+    await auditTopics(o.log, unaudited);
+    for (const t of unaudited) this.audited.add(t);
     await ensurePublication(o.client, o.publication, captured);
 
     const existing = new Set(all.map((t) => tableRef(t.schema, t.table)));
@@ -148,7 +158,7 @@ export class CapturedTables {
     for (const t of captured) {
       const schema = await o.mapper.catalogSchema(t);
       const done = this.done.get(tableRef(t.schema, t.table));
-      if (schema && (done?.schemaId !== schema.id || done.oid !== t.oid)) reads.push({ table: t, schemaId: schema.id });
+      if (schema && (done?.schemaId !== schema.id || done.oid !== t.oid || (done.partitions ?? '') !== t.partitions)) reads.push({ table: t, schemaId: schema.id });
     }
     return { drops, reads };
   }
@@ -184,10 +194,15 @@ export class CapturedTables {
     this.pending = null;
     // Each step can be done again after a failure half-way: tombstones and reads repeat harmlessly.
     const plan = await this.again('table changes', async () => {
-      const plan = await this.plan();
-      for (const d of plan.drops) await this.drop(d);
-      await this.read(position, plan.reads);
-      return plan;
+      const fresh = await this.plan();
+      for (const d of fresh.drops) await this.drop(d);
+      // Only the reads planned before the barrier, with the definition planned then: DDL found now
+      // may have committed after the barrier, with changes made before it still ahead in the
+      // stream (under the old definition, which would then be written last). Such a table is left
+      // for the next poll, whose barrier comes after that DDL.
+      const reads = fresh.reads.filter((r) => planned.get(tableRef(r.table.schema, r.table.table)) === r.schemaId);
+      await this.read(position, reads);
+      return { drops: fresh.drops, reads };
     });
     // DDL between the plan and the read: the rows may predate changes still in the stream, so the
     // marker keeps the planned definition, and the next poll finds the table to read once more.

@@ -9,7 +9,7 @@
 import type pg from 'pg';
 import type { Logger } from '../common/index.js';
 import { decodeKey, readToEnd, type AppendRecord, type RowValues, type SchemaRecord, type TopicLog } from '../compaction/index.js';
-import { qualified, quoteIdent } from './connect.js';
+import { quoteIdent, rowsOf } from './connect.js';
 import type { Delivery } from './delivery.js';
 
 const BATCH = 500;
@@ -18,7 +18,7 @@ function sameColumns(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((c, i) => c === b[i]);
 }
 
-export async function tombstoneVanishedKeys(client: pg.Client, log: TopicLog, schema: SchemaRecord, delivery: Delivery, logger: Logger): Promise<number> {
+export async function tombstoneVanishedKeys(client: pg.Client, log: TopicLog, schema: SchemaRecord, partitioned: boolean, delivery: Delivery, logger: Logger): Promise<number> {
   const end = (await log.endOffsets([schema.topic])).get(schema.topic) ?? 0n;
   if (end === 0n) return 0;
   const types = new Map(schema.columns.map((c) => [c.name, c.type]));
@@ -34,7 +34,7 @@ export async function tombstoneVanishedKeys(client: pg.Client, log: TopicLog, sc
     const values: (string | null)[] = [];
     const tuples = entries.map(({ row }) => `(${schema.key.map((k) => (values.push(row[k] ?? null), `$${values.length}::${types.get(k) ?? 'text'}`)).join(', ')})`);
     const res = await client.query({
-      text: `SELECT ${keyCols} FROM ONLY ${qualified(schema.schema, schema.table)} WHERE (${keyCols}) IN (${tuples.join(', ')})`,
+      text: `SELECT ${keyCols} FROM ${rowsOf(schema.schema, schema.table, partitioned)} WHERE (${keyCols}) IN (${tuples.join(', ')})`,
       values,
       rowMode: 'array',
     });

@@ -7,8 +7,8 @@
  *
  * Only the writer appends, to the active segment; compaction rewrites closed ones.
  */
-import { open, readdir, readFile, writeFile, rename, stat, type FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
+import { open, readdir, readFile, rename, stat, type FileHandle } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { decodeAt, type SegmentRecord } from './segment.js';
 
 export const SEGMENT_SUFFIX = '.seg';
@@ -45,10 +45,27 @@ export async function writeHighWater(handle: FileHandle, end: bigint): Promise<v
   await handle.write(buf, 0, 8, 0);
 }
 
-/** Writes a small file atomically (temp + rename). */
+/** Writes a small file atomically and durably (temp, fsync, rename, fsync of the directory). */
 export async function writeFileAtomic(path: string, data: string): Promise<void> {
-  await writeFile(path + '.tmp', data);
+  const fh = await open(path + '.tmp', 'w');
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
   await rename(path + '.tmp', path);
+  await syncDir(dirname(path));
+}
+
+/** Makes a directory's entries durable (a created file or subdirectory, a rename). */
+export async function syncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
 }
 
 export async function readJson(path: string): Promise<unknown> {

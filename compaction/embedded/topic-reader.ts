@@ -38,7 +38,7 @@ export class TopicReader {
     let bytes = 0;
     const deliver = (rec: SegmentRecord): void => {
       if (rec.offset < this.next) return; // before the position (or moved here by compaction)
-      records.push({ topic: this.topic, offset: rec.offset, key: rec.key, value: rec.value });
+      records.push({ topic: this.topic, offset: rec.offset, key: rec.key, value: rec.value, timestamp: rec.timestamp });
       bytes += rec.size;
       this.next = rec.offset + 1n;
     };
@@ -104,12 +104,20 @@ export class TopicReader {
   /** The open segment, or the one that holds `next`. */
   private async current(): Promise<OpenSegment | undefined> {
     if (this.segment) return this.segment;
-    const bases = await listSegments(this.dir);
-    let base: bigint | undefined;
-    for (const b of bases) if (b <= this.next) base = b;
-    base ??= bases[0];
-    if (base === undefined) return undefined;
-    return (this.segment = await this.openSegment(base));
+    // The cleaner may delete a listed segment (merged into an earlier file) before it is opened:
+    // then the listing is simply read again.
+    for (let attempt = 0; ; attempt++) {
+      const bases = await listSegments(this.dir);
+      let base: bigint | undefined;
+      for (const b of bases) if (b <= this.next) base = b;
+      base ??= bases[0];
+      if (base === undefined) return undefined;
+      try {
+        return (this.segment = await this.openSegment(base));
+      } catch (e) {
+        if (!isMissing(e) || attempt >= 20) throw e;
+      }
+    }
   }
 
   private async openSegment(base: bigint): Promise<OpenSegment> {
@@ -138,7 +146,13 @@ export class TopicReader {
       if (now && now.ino !== seg.ino) target = seg.base;
     }
     await seg.handle.close();
-    this.segment = await this.openSegment(target);
+    this.segment = undefined;
+    try {
+      this.segment = await this.openSegment(target);
+    } catch (e) {
+      // Deleted by the cleaner since the listing: current() finds the file that holds `next` now.
+      if (!isMissing(e)) throw e;
+    }
     return true;
   }
 
@@ -146,6 +160,10 @@ export class TopicReader {
     await this.segment?.handle.close();
     this.segment = undefined;
   }
+}
+
+function isMissing(e: unknown): boolean {
+  return typeof e === 'object' && e !== null && (e as { code?: unknown }).code === 'ENOENT';
 }
 
 async function readAt(seg: OpenSegment, pos: number, length: number): Promise<Buffer> {
