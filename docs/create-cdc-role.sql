@@ -27,7 +27,7 @@
 
 CREATE ROLE :"cdc_role" WITH LOGIN REPLICATION PASSWORD :'cdc_password';
 GRANT CONNECT ON DATABASE :"DBNAME" TO :"cdc_role";
-CREATE PUBLICATION :"publication" FOR TABLE :tables WITH (publish = 'insert, update, delete, truncate');
+CREATE PUBLICATION :"publication" FOR TABLE :tables WITH (publish = 'insert, update, delete, truncate', publish_via_partition_root = true);
 
 -- USAGE on each schema and SELECT on each table of the publication, and nothing else.
 SELECT format('GRANT USAGE ON SCHEMA %I TO %I', schemaname, :'cdc_role')

@@ -5,7 +5,7 @@
  * partitioned table, whichever partition holds the row (partitions attached later included).
  */
 import type pg from 'pg';
-import { CdcError } from '../common/index.js';
+import { CdcError, messageOf } from '../common/index.js';
 import type { CatalogTable } from './catalog.js';
 import { qualified, quoteIdent } from './connect.js';
 
@@ -24,8 +24,17 @@ export async function ensurePublication(client: pg.Client, name: string, tables:
       hint: `drop it (DROP PUBLICATION "${name}") or pass another --publication name; FOR ALL TABLES makes PostgreSQL reject UPDATE/DELETE on keyless tables`,
     });
   }
-  // A publication made by an earlier version: without this a partitioned table publishes nothing of its own.
-  if (existing.viaroot !== 'true') await client.query(`ALTER PUBLICATION ${quoteIdent(name)} SET (publish_via_partition_root = true)`);
+  // A publication made by an earlier version or by hand: without this a partitioned table
+  // publishes nothing of its own. Only then, since it takes the publication's owner.
+  if (existing.viaroot !== 'true' && tables.some((t) => t.partitioned)) {
+    await client.query(`ALTER PUBLICATION ${quoteIdent(name)} SET (publish_via_partition_root = true)`).catch((e: unknown) => {
+      throw new CdcError('PUBLICATION_NOT_VIA_ROOT', `publication ${name} does not publish through partition roots, which the partitioned tables among the captured ones need, and cdc cannot change it: ${messageOf(e)}`, {
+        hint: `as the publication's owner run ALTER PUBLICATION "${name}" SET (publish_via_partition_root = true), then start again`,
+        exitCode: 2,
+        cause: e,
+      });
+    });
+  }
   const current = await client.query<{ schemaname: string; tablename: string }>('SELECT schemaname, tablename FROM pg_publication_tables WHERE pubname = $1', [name]);
   const have = new Set(current.rows.map((r) => `${r.schemaname}.${r.tablename}`));
   const want = new Set(tables.map((t) => `${t.schema}.${t.table}`));
