@@ -54,8 +54,6 @@ export class ChangeMapper {
   private readonly stale = new Set<number>();
   /** Relations that are partitioned tables (their rows are read without ONLY). */
   private readonly partitioned = new Set<number>();
-  /** Schema id → topic, for definitions already in the log. */
-  private readonly emitted = new Map<string, string>();
   /** Topic → the id of the definition written to the log last for it. */
   private readonly latest = new Map<string, string>();
 
@@ -120,8 +118,7 @@ export class ChangeMapper {
     // Written again whenever it is not the topic's latest definition in the log: a sink takes the
     // last definition of a topic as its table's (ADD COLUMN, UPDATE, DROP COLUMN between two polls
     // would otherwise end on the definition with the column).
-    if (this.emitted.has(schema.id) && this.latest.get(schema.topic) === schema.id) return { state, record: null };
-    this.emitted.set(schema.id, schema.topic);
+    if (this.latest.get(schema.topic) === schema.id) return { state, record: null };
     this.latest.set(schema.topic, schema.id);
     return { state, record: { topic: schemaTopic(this.prefix), key: encodeSchemaKey(schema), value: encodeSchema(schema) } };
   }
@@ -150,7 +147,6 @@ export class ChangeMapper {
    * table has now (a rename), or left out (a drop).
    */
   forgetTopic(topic: string): void {
-    for (const [id, t] of this.emitted) if (t === topic) this.emitted.delete(id);
     this.latest.delete(topic);
     for (const [oid, s] of this.byOid) if (s.schema.topic === topic) this.stale.add(oid);
   }
