@@ -306,7 +306,7 @@ export class KafkaLog implements TopicLog {
     let chunk: AppendRecord[] = [];
     let bytes = 0;
     for (const r of records) {
-      const size = r.key.length + (r.value?.length ?? 0) + RECORD_OVERHEAD;
+      const size = recordBytes(r) + RECORD_OVERHEAD;
       if (bytes + size > MAX_REQUEST_BYTES && chunk.length > 0) {
         await this.send(chunk, options.signal);
         chunk = [];
@@ -320,7 +320,7 @@ export class KafkaLog implements TopicLog {
 
   private async send(records: readonly AppendRecord[], signal: AbortSignal | undefined): Promise<void> {
     const byTopic = new Map<string, { key: Buffer; value: Buffer | null }[]>();
-    const bytes = records.reduce((n, r) => n + r.key.length + (r.value?.length ?? 0), 0);
+    const bytes = records.reduce((n, r) => n + recordBytes(r), 0);
     const compression = bytes >= COMPRESS_FROM_BYTES ? CompressionTypes.GZIP : CompressionTypes.None;
     for (const r of records) {
       let list = byTopic.get(r.topic);
@@ -428,8 +428,8 @@ export class KafkaLog implements TopicLog {
  * and the settings to raise, since nothing after that row can be appended until then.
  */
 function tooLargeError(records: readonly AppendRecord[], message: string, cause: unknown): CdcError {
-  const largest = records.reduce((a, b) => (b.key.length + (b.value?.length ?? 0) > a.key.length + (a.value?.length ?? 0) ? b : a));
-  const size = largest.key.length + (largest.value?.length ?? 0);
+  const largest = records.reduce((a, b) => (recordBytes(b) > recordBytes(a) ? b : a));
+  const size = recordBytes(largest);
   const key = largest.key.toString('utf8');
   const mb = Math.ceil(size / (1 << 20)) + 1;
   return new CdcError(
@@ -440,4 +440,9 @@ function tooLargeError(records: readonly AppendRecord[], message: string, cause:
       cause,
     },
   );
+}
+
+/** A record's key and value bytes (what counts against a request's and a topic's size limits). */
+function recordBytes(r: AppendRecord): number {
+  return r.key.length + (r.value?.length ?? 0);
 }
