@@ -175,10 +175,15 @@ export function encodeDrop(drop: TableDrop): Buffer {
 }
 
 /** What a record of the schema topic says: a table definition, or that a table was dropped. */
-export type SchemaEvent = { readonly kind: 'define'; readonly record: SchemaRecord } | { readonly kind: 'drop'; readonly drop: TableDrop };
+export type SchemaEvent =
+  | { readonly kind: 'define'; readonly record: SchemaRecord }
+  | { readonly kind: 'drop'; readonly drop: TableDrop }
+  /** The topics' format (tx-marks.ts): 2 when units end with end marks. */
+  | { readonly kind: 'format'; readonly version: number };
 
 export function decodeSchemaEvent(buf: Buffer): SchemaEvent {
   const v = parseJson(buf, 'schema record');
+  if (isRecord(v) && typeof v['format'] === 'number') return { kind: 'format', version: v['format'] };
   if (isRecord(v) && v['drop'] === true) {
     return { kind: 'drop', drop: { schema: str(v['schema'], 'drop.schema'), table: str(v['table'], 'drop.table'), topic: str(v['topic'], 'drop.topic') } };
   }

@@ -8,7 +8,7 @@
  *   <dir>/writer.lock       the pid of the one writer (cdc start)
  *   <dir>/topics/<topic>/   segments, hw, settings.json (embedded/files.ts)
  */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { mkdir, readdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { CdcError, ConfigError, messageOf, type Logger } from '../common/index.js';
@@ -28,7 +28,7 @@ export interface DirLogOptions {
   cleanerIntervalMs?: number;
   /** Bound on the cleaner's key map (≈100 bytes an entry). */
   cleanerMaxKeys?: number;
-  /** How often an idle reader looks for new records. */
+  /** How often an idle reader looks for new records if no write event woke it (a fallback: appends wake readers at once). */
   pollMs?: number;
 }
 
@@ -215,24 +215,33 @@ export class DirLog implements TopicLog {
 
   async consume(options: ConsumeOptions): Promise<Consumption> {
     const readers = [...options.from].map(([topic, offset]) => new TopicReader(this.topicDir(topic), topic, offset));
-    const pollMs = this.options.pollMs ?? 20;
+    const pollMs = this.options.pollMs ?? 1000;
     let stopped = false;
     let wake: (() => void) | undefined;
+    // A write to a topic's directory (its `hw` published after an fsync'd append, by this process
+    // or another) wakes the reader at once; the poll is only a fallback for a missed event.
+    let woken = false;
+    const paused = new Set<string>();
+    const watchers = readers.flatMap((r) => watchTopic(this.topicDir(r.topic), () => ((woken = true), wake?.())));
     const done = (async () => {
       try {
         while (!stopped) {
           let progressed = false;
           for (const reader of readers) {
             if (stopped) break;
+            if (paused.has(reader.topic)) continue;
             const before = reader.next;
             const { records, nextOffset } = await reader.read(1 << 20);
             if (records.length === 0 && nextOffset === before) continue;
             progressed = true;
             await options.onBatch({ topic: reader.topic, records, nextOffset });
           }
-          if (!progressed && !stopped) await new Promise<void>((r) => ((wake = r), setTimeout(r, pollMs)));
+          if (!progressed && !stopped && !woken) await new Promise<void>((r) => ((wake = r), setTimeout(r, pollMs)));
+          wake = undefined;
+          woken = false;
         }
       } finally {
+        for (const w of watchers) w.close();
         await Promise.all(readers.map((r) => r.close()));
       }
     })();
@@ -244,6 +253,12 @@ export class DirLog implements TopicLog {
         wake?.();
         await done.catch(() => undefined);
         this.consumptions.delete(consumption);
+      },
+      pause: (topic) => void paused.add(topic),
+      resume: (topic) => {
+        if (!paused.delete(topic)) return;
+        woken = true;
+        wake?.();
       },
     };
     this.consumptions.add(consumption);
@@ -303,3 +318,13 @@ export class DirLog implements TopicLog {
   }
 }
 
+/** Watches a topic's directory for writes; none (polling alone) where the platform cannot watch it. */
+function watchTopic(dir: string, onWrite: () => void): FSWatcher[] {
+  try {
+    const w = watch(dir, { persistent: false }, onWrite);
+    w.on('error', () => w.close());
+    return [w];
+  } catch {
+    return [];
+  }
+}

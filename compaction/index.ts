@@ -21,3 +21,5 @@ export { copyLog } from './copy-log.js';
 export type { CopyResult } from './copy-log.js';
 export { auditTopics, auditTopic } from './audit.js';
 export type { AuditFinding } from './audit.js';
+export { LOG_FORMAT, END_MARK_KEY, FORMAT_KEY, isEndMark, endMarkRecords, decodeEndMark, formatRecord } from './tx-marks.js';
+export type { EndMark } from './tx-marks.js';

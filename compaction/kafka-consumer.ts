@@ -53,6 +53,8 @@ export async function consumeKafka(deps: ConsumerDeps, options: ConsumeOptions):
   let inBatch = false;
   let watchdog: NodeJS.Timeout | undefined;
   let reopening: Promise<void> | undefined;
+  /** Topics whose batches are not handed over until resumed (see Consumption.pause). */
+  const paused = new Set<string>();
 
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
@@ -68,6 +70,9 @@ export async function consumeKafka(deps: ConsumerDeps, options: ConsumeOptions):
   const eachBatch = async (batch: Batch, owner: Consumer): Promise<void> => {
     // A replaced consumer may still deliver a fetch it had under way: only the current one counts.
     if (stopping || failure !== undefined || owner !== consumer) return;
+    // A batch fetched before its topic was paused: dropped, and fetched again after resume() seeks
+    // back to the position we hold (kafkajs counts it as consumed).
+    if (paused.has(batch.topic)) return;
     const from = next.get(batch.topic) ?? 0n;
     const records: LogRecord[] = [];
     for (const m of batch.messages) {
@@ -118,6 +123,7 @@ export async function consumeKafka(deps: ConsumerDeps, options: ConsumeOptions):
       await c.subscribe({ topics: [...next.keys()], fromBeginning: true });
       await c.run({ autoCommit: false, eachBatch: ({ batch }) => eachBatch(batch, c) });
       seekAll();
+      if (paused.size > 0) c.pause([...paused].map((topic) => ({ topic })));
       return c;
     } catch (e) {
       await disconnectSoon(c);
@@ -163,7 +169,8 @@ export async function consumeKafka(deps: ConsumerDeps, options: ConsumeOptions):
       logger.warn('no progress reading the log, and its end offsets cannot be read', { error: messageOf(e), last_client_error: deps.lastClientError(), stalled_s: Math.round(stalledMs / 1000) });
       return;
     }
-    const behind = topics.filter((t) => (ends.get(t) ?? 0n) > (next.get(t) ?? 0n));
+    // A paused topic is not read on purpose: not a stall.
+    const behind = topics.filter((t) => !paused.has(t) && (ends.get(t) ?? 0n) > (next.get(t) ?? 0n));
     if (behind.length === 0) {
       lastProgress = Date.now(); // idle, not stuck: nothing to read
       return;
@@ -179,12 +186,30 @@ export async function consumeKafka(deps: ConsumerDeps, options: ConsumeOptions):
     if (stalledMs >= REOPEN_AFTER_MS && !stopping) await reopen();
   };
 
+  const pause = (topic: string): void => {
+    if (paused.has(topic)) return;
+    paused.add(topic);
+    consumer?.pause([{ topic }]);
+  };
+  const resume = (topic: string): void => {
+    if (!paused.delete(topic)) return;
+    lastProgress = Date.now();
+    const c = consumer;
+    if (!c) return; // a consumer being opened seeks to our positions and pauses only what is paused then
+    c.resume([{ topic }]);
+    try {
+      c.seek({ topic, partition: 0, offset: (next.get(topic) ?? 0n).toString() });
+    } catch {
+      // Not joined yet: the GROUP_JOIN handler seeks every topic to our positions.
+    }
+  };
+
   try {
     consumer = await openWithRetries();
   } catch (e) {
     failure = e;
     await stop();
-    return { stop, done };
+    return { stop, done, pause, resume };
   }
   let watching = false;
   watchdog = setInterval(() => {
@@ -195,5 +220,5 @@ export async function consumeKafka(deps: ConsumerDeps, options: ConsumeOptions):
       .finally(() => (watching = false));
   }, WATCH_MS);
   watchdog.unref();
-  return { stop, done };
+  return { stop, done, pause, resume };
 }

@@ -6,6 +6,7 @@
  * topic's size. A key written several times may get several tombstones; compaction keeps one.
  */
 import { readToEnd } from './read-to-end.js';
+import { isEndMark } from './tx-marks.js';
 import type { AppendRecord, TopicLog } from './topic-log.js';
 
 /** Writes (through `write`) a tombstone for each key of `topic` that has a row record; returns how many. */
@@ -14,6 +15,8 @@ export async function tombstoneEveryKey(log: TopicLog, topic: string, write: (re
   await readToEnd(log, new Map([[topic, 0n]]), async (batch) => {
     const keys = new Map<string, Buffer>();
     for (const r of batch.records) {
+      // An end mark is no row: a tombstone for it would only hide the topic's latest mark.
+      if (isEndMark(r.key)) continue;
       const k = r.key.toString('latin1');
       if (r.value === null) keys.delete(k);
       else keys.set(k, r.key);

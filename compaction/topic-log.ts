@@ -56,6 +56,14 @@ export interface ConsumeOptions {
 export interface Consumption {
   /** Stops fetching; resolves after the batch in progress (if any) has been handled. */
   stop(): Promise<void>;
+  /**
+   * No batch of `topic` is handed over until `resume(topic)`: a reader that cannot use a topic's
+   * records yet (a sink waiting for a transaction's end in another topic) stops them coming rather
+   * than holding them in memory. May be called from `onBatch`.
+   */
+  pause(topic: string): void;
+  /** Hands over `topic`'s batches again, from the offset after the last batch handed over. */
+  resume(topic: string): void;
   /** Settles when the consumption ends: resolves after stop(), rejects on a fatal error. */
   readonly done: Promise<void>;
 }

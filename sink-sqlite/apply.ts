@@ -12,9 +12,8 @@
  */
 import type { Statement } from 'better-sqlite3';
 import { CdcError, crashPoint, parseLsn } from '../common/index.js';
-import { decodeKey, decodeSchema, decodeSchemaEvent, type ColumnDef, type LogBatch, type SchemaRecord, type TableDrop } from '../compaction/index.js';
+import { decodeChange, decodeKey, decodeSchema, decodeSchemaEvent, type ColumnDef, type LogBatch, type SchemaRecord, type TableDrop } from '../compaction/index.js';
 import { replicaTableName, sqlIdent, type ReplicaDb } from './replica.js';
-import { decodedChange } from './decoded.js';
 import { columnValue, sqliteType, type SqliteValue } from './values.js';
 
 /** A data record refers to a table definition the replica has not loaded yet. */
@@ -51,6 +50,8 @@ export class Applier {
   private readonly position = new Map<string, bigint>();
   /** Records applied since the applier was made. */
   applied = 0;
+  /** The topics' format (compaction/tx-marks.ts): 2 once the schema topic announced end marks, else 1. */
+  logFormat: number;
 
   constructor(private readonly db: ReplicaDb) {
     for (const row of db.prepare('SELECT definition FROM _cdc_schemas').all() as { definition: string }[]) {
@@ -62,6 +63,8 @@ export class Applier {
       if (!s) throw new CdcError('REPLICA_CORRUPT', `_cdc_tables names definition ${row.schema_id}, which _cdc_schemas lacks`, { hint: 'run cdc rebuild to replace this replica' });
       this.tables.set(row.topic, s);
     }
+    const format = db.prepare("SELECT value FROM _cdc_meta WHERE key = 'log_format'").get() as { value: string } | undefined;
+    this.logFormat = format ? Number(format.value) : 1;
     for (const row of db.prepare('SELECT topic, lsn FROM _cdc_offsets WHERE lsn IS NOT NULL').all() as { topic: string; lsn: string }[]) {
       const at = lsnOf(row.lsn);
       if (at !== null) this.position.set(row.topic, at);
@@ -84,16 +87,27 @@ export class Applier {
     return [...this.tables.keys()];
   }
 
+  /** Whether the replica has a table for `topic`. */
+  followed(topic: string): boolean {
+    return this.tables.has(topic);
+  }
+
   /** Applies a batch of the schema topic: new definitions, new or widened tables. */
   applySchemas(batch: LogBatch): ApplyResult {
     const newTopics: string[] = [];
     const insert = this.db.prepare('INSERT OR IGNORE INTO _cdc_schemas (id, topic, definition) VALUES (?, ?, ?)');
     const setTable = this.db.prepare('INSERT INTO _cdc_tables (topic, replica_table, schema_id) VALUES (?, ?, ?) ON CONFLICT (topic) DO UPDATE SET schema_id = excluded.schema_id');
     const unsetTable = this.db.prepare('DELETE FROM _cdc_tables WHERE topic = ?');
+    const setFormat = this.db.prepare("INSERT OR REPLACE INTO _cdc_meta (key, value) VALUES ('log_format', ?)");
     this.db.transaction(() => {
       for (const r of batch.records) {
         if (r.value === null) continue;
         const event = decodeSchemaEvent(r.value);
+        if (event.kind === 'format') {
+          setFormat.run(String(event.version));
+          this.logFormat = event.version;
+          continue;
+        }
         if (event.kind === 'drop') {
           this.dropTable(event.drop);
           unsetTable.run(event.drop.topic);
@@ -212,12 +226,12 @@ export class Applier {
       // definitions again and comes back to it. Rows of the old table read then are harmless:
       // their tombstones follow them.
       const row = batch.records.find((r) => r.value !== null);
-      if (row?.value) throw new UnknownSchemaError(decodedChange(row.value).schemaId, batch.topic);
+      if (row?.value) throw new UnknownSchemaError(decodeChange(row.value).schemaId, batch.topic);
       this.saveOffset.run(batch.topic, batch.nextOffset, null, null, new Date().toISOString());
       return;
     }
     // Decode first: an unknown definition must surface before anything is written.
-    const changes = batch.records.map((r) => ({ r, change: r.value === null ? null : decodedChange(r.value) }));
+    const changes = batch.records.map((r) => ({ r, change: r.value === null ? null : decodeChange(r.value) }));
     for (const { change } of changes) {
       if (change && !this.schemas.has(change.schemaId)) throw new UnknownSchemaError(change.schemaId, batch.topic);
     }

@@ -11,14 +11,14 @@
  * committed transaction left it.
  */
 import { CdcError, type Logger } from '../common/index.js';
-import { readToEnd, schemaTopic, type LogBatch, type TopicLog } from '../compaction/index.js';
+import { readToEnd, schemaTopic, type Consumption, type LogBatch, type TopicLog } from '../compaction/index.js';
 import { Applier, UnknownSchemaError } from './apply.js';
 import { TransientWaiter } from './transient-waiter.js';
 import { enterBulkLoad } from './bulk-load.js';
 import { checkTombstoneHorizon, markOffsetsSeen } from './hazards.js';
 import { Progress } from './progress.js';
 import { createReplica, openReplica, type ReplicaDb } from './replica.js';
-import { IDLE_FLUSH_MS, TxBoundary } from './tx-boundary.js';
+import { WholeTransactions } from './whole-transactions.js';
 
 export interface SinkConfig {
   name: string;
@@ -57,10 +57,14 @@ export async function runSink(config: SinkConfig, { log, logger }: SinkDeps, sig
       await checkTombstoneHorizon(db, log, config.replicaPath, config.name);
       logger.info('sink following the log', { replica: config.replicaPath, prefix: config.prefix });
     }
-    const applier = new Applier(db);
+    let applier = new Applier(db);
     const schemas = schemaTopic(config.prefix);
     let follow = config.mode === 'follow';
     let targets: Map<string, bigint> | undefined;
+    // A commit waits for whole units once following, or once a bootstrap has caught up.
+    let strict = follow;
+    const wholeTransactions = (): WholeTransactions => new WholeTransactions(db, applier, { strict: () => strict, followed: (t) => applier.followed(t) });
+    let whole = wholeTransactions();
     const started = Date.now();
     const progress = new Progress({ logger, tty: process.stderr, what: config.what ?? (config.mode === 'follow' ? 'sink' : 'bootstrap') });
 
@@ -81,8 +85,10 @@ export async function runSink(config: SinkConfig, { log, logger }: SinkDeps, sig
           targets ??= await log.endOffsets(topics);
           for (const t of topics) if (!targets.has(t)) targets.set(t, (await log.endOffsets([t])).get(t) ?? 0n);
           const remaining = new Map([...from].filter(([t, o]) => o < (targets?.get(t) ?? 0n)));
-          if (remaining.size > 0) {
-            await replay(remaining);
+          if (remaining.size > 0 || !whole.committed) {
+            // Every topic, also those at their end: a unit may wait for a mark beyond it (and once
+            // caught up with a unit still open, the sink reads on until its end is in the log).
+            await replay(from);
             waitOut.succeeded();
             continue;
           }
@@ -92,16 +98,23 @@ export async function runSink(config: SinkConfig, { log, logger }: SinkDeps, sig
           if (config.follow !== true) break;
           logger.info('bootstrap caught up; following', { replica: config.replicaPath, records: applier.applied });
           follow = true;
+          strict = true;
         } else {
           from.set(schemas, offsets.get(schemas) ?? 0n);
           if (!(await replay(from))) break;
           waitOut.succeeded();
         }
       } catch (e) {
-        // The log went away (a broker restart, an outage): resume from the replica's own offsets.
+        // The log went away (a broker restart, an outage): resume from the replica's own offsets,
+        // dropping what was applied of units not yet whole.
+        whole.rollback();
+        applier = new Applier(db);
+        whole = wholeTransactions();
         await waitOut.failed(e);
       }
     }
+    // Stopped with a unit applied in part: it is read again next time.
+    whole.rollback();
     progress.finish();
     clean = true;
     logger.info(follow ? 'sink stopped' : `${config.what ?? 'bootstrap'} complete`, { replica: config.replicaPath, records: applier.applied, seconds: Number(((Date.now() - started) / 1000).toFixed(2)) });
@@ -113,63 +126,50 @@ export async function runSink(config: SinkConfig, { log, logger }: SinkDeps, sig
       const allDone = new Promise<void>((resolve) => (finished = resolve));
       const position = new Map(from);
       const caughtUp = (): boolean => targets !== undefined && [...position].every(([t, o]) => o >= (targets?.get(t) ?? 0n));
-      // Source transactions stay whole within a topic (tx-boundary.ts).
-      const boundary = new TxBoundary();
-      const timers = new Map<string, NodeJS.Timeout>();
-      let flushFailure: unknown;
-      const apply = (ready: LogBatch | undefined): void => {
-        if (!ready) return;
-        try {
-          applier.applyData(ready);
-        } catch (e) {
-          if (!(e instanceof UnknownSchemaError)) throw e;
-          resubscribe = true;
-        }
-      };
-      const release = (topic: string): void => {
-        clearTimeout(timers.get(topic));
-        timers.delete(topic);
-        if (!resubscribe) apply(boundary.release(topic, position.get(topic) ?? 0n));
+      // Topics held at a unit's mark until the unit is whole elsewhere are not read meanwhile:
+      // the log keeps what follows, not this process (whole-transactions.ts).
+      let consumption: Consumption | undefined;
+      let pausedTopics = new Set<string>();
+      const syncPauses = (): void => {
+        if (!consumption) return;
+        const blocked = new Set(whole.blocked());
+        for (const t of blocked) if (!pausedTopics.has(t)) consumption.pause(t);
+        for (const t of pausedTopics) if (!blocked.has(t)) consumption.resume(t);
+        pausedTopics = blocked;
       };
       const onBatch = async (batch: LogBatch): Promise<void> => {
         if (resubscribe) return;
         if (batch.topic === schemas) {
           if (applier.applySchemas(batch).newTopics.length > 0) resubscribe = true;
         } else {
-          clearTimeout(timers.get(batch.topic));
-          apply(boundary.take(batch));
+          try {
+            whole.take(batch);
+          } catch (e) {
+            if (!(e instanceof UnknownSchemaError)) throw e;
+            resubscribe = true;
+          }
         }
         position.set(batch.topic, batch.nextOffset);
+        if (!follow && caughtUp()) strict = true;
         // The bootstrap's targets say nothing once following: the log has grown past them since.
         progress.update(batch.topic, batch.records.length, batch.nextOffset, follow ? undefined : targets?.get(batch.topic));
-        if (!resubscribe && !follow && caughtUp()) for (const t of boundary.topics()) release(t);
-        if (follow && boundary.holds(batch.topic)) {
-          // No commit marker in the log: a tail that stays alone this long is taken as complete.
-          timers.set(batch.topic, setTimeout(() => {
-            try {
-              release(batch.topic);
-              // A definition unknown so far: resubscribe, as onBatch would.
-              if (resubscribe) finished();
-            } catch (e) {
-              flushFailure = e;
-              finished();
-            }
-          }, IDLE_FLUSH_MS));
-        }
-        if (resubscribe || (!follow && caughtUp())) finished();
+        const settled = whole.settle();
+        syncPauses();
+        if (resubscribe || (!follow && caughtUp() && settled)) finished();
       };
-      const consumption = await log.consume({ from, onBatch });
+      consumption = await log.consume({ from, onBatch });
+      syncPauses();
       const onAbort = (): void => finished();
       signal.addEventListener('abort', onAbort, { once: true });
       try {
         await Promise.race([allDone, consumption.done]);
       } finally {
         signal.removeEventListener('abort', onAbort);
-        for (const t of timers.values()) clearTimeout(t);
         await consumption.stop();
       }
       await consumption.done;
-      if (flushFailure !== undefined) throw flushFailure;
+      // Held records are read again from where what was applied ends.
+      whole.dropHeld();
       return resubscribe;
     }
   } finally {

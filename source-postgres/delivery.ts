@@ -7,12 +7,17 @@
  *
  *   pending ──flush──▶ in flight ──acked──▶ confirmable LSN ──▶ standby status to PostgreSQL
  *
+ * Every unit ends with end marks (compaction/tx-marks.ts): a source transaction at its commit, and
+ * whatever is written outside one (a snapshot chunk, tombstones) when it is flushed. The marks go
+ * into `pending` behind the unit's records, so they are durable — and the commit LSN confirmable —
+ * only after every record of the unit is.
+ *
  * A run of `cdc start` that failed is fenced by {@link Delivery.close}: its append stops retrying
  * and is waited for, so nothing of it lands in the log after the next run's first append (which
  * would put an older change after a newer one, and make it the key's latest).
  */
-import { crashPoint, retry, type Logger } from '../common/index.js';
-import type { AppendRecord, TopicLog } from '../compaction/index.js';
+import { crashPoint, formatLsn, retry, type Logger } from '../common/index.js';
+import { endMarkRecords, isEndMark, type AppendRecord, type TopicLog } from '../compaction/index.js';
 
 export interface DeliveryOptions {
   log: TopicLog;
@@ -23,6 +28,8 @@ export interface DeliveryOptions {
   batchRecords?: number;
   /** Pending records at which `add` waits for the log. */
   maxPending?: number;
+  /** Which topics are table topics, whose units end with marks (none when absent). */
+  isTableTopic?: (topic: string) => boolean;
 }
 
 export class Delivery {
@@ -34,6 +41,12 @@ export class Delivery {
   private readonly closing = new AbortController();
   private readonly batchRecords: number;
   private readonly maxPending: number;
+  /** Table topic → records added since the unit under way began. */
+  private unit = new Map<string, number>();
+  /** Inside a source transaction: a flush does not end the unit, its commit does. */
+  private inTransaction = false;
+  /** The latest commit LSN seen: the position that marks of units outside transactions carry. */
+  private lastLsn = 0n;
   /** Records acked by the log since start, for progress reports. */
   delivered = 0;
   /**
@@ -62,7 +75,11 @@ export class Delivery {
   /** Queues records; waits while too many are pending. */
   async add(records: readonly AppendRecord[]): Promise<void> {
     this.throwIfFailed();
-    for (const r of records) this.pending.push(r);
+    const isTable = this.options.isTableTopic;
+    for (const r of records) {
+      this.pending.push(r);
+      if (isTable?.(r.topic) && !isEndMark(r.key)) this.unit.set(r.topic, (this.unit.get(r.topic) ?? 0) + 1);
+    }
     if (this.pending.length >= this.batchRecords) this.kick();
     while (this.pending.length >= this.maxPending && this.inflight) {
       await this.inflight;
@@ -70,9 +87,18 @@ export class Delivery {
     }
   }
 
+  /** A source transaction begins: what follows is one unit until {@link commit}. */
+  begin(): void {
+    this.endUnit(null);
+    this.inTransaction = true;
+  }
+
   /** Marks the end of a transaction whose records have all been added. */
-  commit(endLsn: bigint): void {
+  commit(endLsn: bigint, txid: string | null = null): void {
     this.throwIfFailed();
+    this.inTransaction = false;
+    this.lastLsn = endLsn;
+    this.endUnit(txid);
     this.pendingCommit = endLsn;
     this.kick();
   }
@@ -83,8 +109,12 @@ export class Delivery {
     await this.flush();
   }
 
-  /** Waits until everything added so far is durable. */
+  /**
+   * Waits until everything added so far is durable. Outside a transaction, what was added is a
+   * unit of its own (a snapshot chunk, tombstones) and gets its marks first.
+   */
   async flush(): Promise<void> {
+    if (!this.inTransaction) this.endUnit(null);
     for (;;) {
       this.throwIfFailed();
       if (this.inflight) await this.inflight;
@@ -101,6 +131,14 @@ export class Delivery {
     this.failure ??= new Error('delivery closed');
     this.closing.abort();
     await this.inflight;
+  }
+
+  /** Queues the marks of the unit under way, if it wrote to any table topic. */
+  private endUnit(txid: string | null): void {
+    if (this.unit.size === 0) return;
+    const topics = Object.fromEntries(this.unit);
+    this.unit = new Map();
+    for (const r of endMarkRecords({ lsn: formatLsn(this.lastLsn), txid, topics })) this.pending.push(r);
   }
 
   private kick(force = false): void {

@@ -41,6 +41,7 @@ import { listTables, selectTables } from './catalog.js';
 import { ChangeMapper } from './changes.js';
 import { connectPg } from './connect.js';
 import { Delivery } from './delivery.js';
+import { announceLogFormat } from './log-format.js';
 import { pgTimeToIso } from './pgoutput.js';
 import { preflight } from './preflight.js';
 import { ensurePublication } from './publication.js';
@@ -153,6 +154,7 @@ async function runOnce(config: SourceConfig, { log, logger, onStreaming }: Sourc
       log,
       logger,
       batchRecords: config.batchRecords,
+      isTableTopic: (topic) => topic.startsWith(`${config.prefix}.`) && topic !== schemaTopic(config.prefix) && topic !== stateTopic(config.prefix),
       onDurable: (lsn) => {
         if (lsn > confirmed) {
           confirmed = lsn;
@@ -161,6 +163,7 @@ async function runOnce(config: SourceConfig, { log, logger, onStreaming }: Sourc
       },
     });
     fence = delivery;
+    await announceLogFormat(log, config.prefix, delivery);
 
     tables = new CapturedTables({
       client, log, mapper, delivery, logger, prefix: config.prefix, slot: config.slot, publication: config.publication,
@@ -228,10 +231,11 @@ async function runOnce(config: SourceConfig, { log, logger, onStreaming }: Sourc
       switch (m.tag) {
         case 'begin':
           tx = { lsn: formatLsn(m.finalLsn), txid: String(m.xid), commitTime: pgTimeToIso(m.commitTime) };
+          delivery.begin();
           return;
         case 'commit':
+          delivery.commit(m.endLsn, tx?.txid ?? null);
           tx = null;
-          delivery.commit(m.endLsn);
           return;
         case 'relation': {
           const record = await mapper.relation(m);

@@ -8,7 +8,7 @@
  */
 import type pg from 'pg';
 import type { Logger } from '../common/index.js';
-import { decodeKey, readToEnd, type AppendRecord, type RowValues, type SchemaRecord, type TopicLog } from '../compaction/index.js';
+import { decodeKey, isEndMark, readToEnd, type AppendRecord, type RowValues, type SchemaRecord, type TopicLog } from '../compaction/index.js';
 import { quoteIdent, rowsOf } from './connect.js';
 import type { Delivery } from './delivery.js';
 
@@ -46,7 +46,7 @@ export async function tombstoneVanishedKeys(client: pg.Client, log: TopicLog, sc
   await readToEnd(log, new Map([[schema.topic, 0n]]), async (batch) => {
     const otherKey: AppendRecord[] = [];
     for (const r of batch.records) {
-      if (r.offset >= end || r.value === null) continue;
+      if (r.offset >= end || r.value === null || isEndMark(r.key)) continue;
       const row = decodeKey(r.key);
       if (!sameColumns(Object.keys(row), schema.key)) {
         otherKey.push({ topic: schema.topic, key: r.key, value: null });

@@ -3,7 +3,7 @@
  * source side) and of consumed batches (the sink side). Wrapping the log keeps the source and the
  * sink free of metrics code: what they hand to the log and take from it is what operators count.
  */
-import type { AppendOptions, AppendRecord, ConsumeOptions, Consumption, LogBatch, LogRecord, TopicDescription, TopicLog, TopicSettings } from '../../compaction/index.js';
+import { isEndMark, type AppendOptions, type AppendRecord, type ConsumeOptions, type Consumption, type LogBatch, type LogRecord, type TopicDescription, type TopicLog, type TopicSettings } from '../../compaction/index.js';
 import type { Metrics } from './registry.js';
 import { commitTimeOf, tableLabel } from './table-label.js';
 
@@ -94,17 +94,20 @@ export class InstrumentedLog implements TopicLog {
     const { prefix, snapshotting } = this.options;
     const stateTopic = `${prefix}._state`;
     // Sum per table first: one labelled increment per table per batch, not per record.
-    const perTable = new Map<string, { records: number; bytes: number }>();
+    const perTable = new Map<string, { records: number; rows: number; bytes: number }>();
     let newestCommit: number | undefined;
     let looked = false;
     for (let i = records.length - 1; i >= 0; i--) {
       const r = records[i] as AppendRecord;
       let t = perTable.get(r.topic);
-      if (!t) perTable.set(r.topic, (t = { records: 0, bytes: 0 }));
+      if (!t) perTable.set(r.topic, (t = { records: 0, rows: 0, bytes: 0 }));
       t.records += 1;
+      // An end mark is a record but no row.
+      const mark = isEndMark(r.key);
+      if (!mark) t.rows += 1;
       t.bytes += r.key.length + (r.value?.length ?? 0);
       // The newest commit in the batch is its last change with a value; parse just that one.
-      if (!looked && r.value !== null && !r.topic.startsWith(prefix + '._')) {
+      if (!looked && !mark && r.value !== null && !r.topic.startsWith(prefix + '._')) {
         looked = true;
         newestCommit = commitTimeOf(r.value);
       }
@@ -115,7 +118,7 @@ export class InstrumentedLog implements TopicLog {
       m.recordsWritten.inc({ table }, t.records);
       m.bytesWritten.inc({ table }, t.bytes);
       if (topic === stateTopic) continue;
-      if (snapshot && !table.startsWith('_')) m.snapshotRows.inc({ table }, t.records);
+      if (snapshot && !table.startsWith('_')) m.snapshotRows.inc({ table }, t.rows);
     }
     // Snapshot markers: progress after each chunk says `"done":false`; only a finished table counts.
     for (const r of records) {
@@ -143,11 +146,12 @@ export class InstrumentedLog implements TopicLog {
       m.applySeconds.observe({ replica }, Number(process.hrtime.bigint() - started) / 1e9);
       m.recordsApplied.inc({ replica, table }, batch.records.length);
       this.positions.set(batch.topic, batch.nextOffset);
-      // The newest change with a value (a tombstone carries no commit time).
+      // The newest change with a value (a tombstone and an end mark carry no commit time).
       let commit: number | undefined;
       for (let i = batch.records.length - 1; i >= 0 && !table.startsWith('_'); i--) {
-        const value = (batch.records[i] as LogRecord).value;
-        if (value === null) continue;
+        const r = batch.records[i] as LogRecord;
+        const value = r.value;
+        if (value === null || isEndMark(r.key)) continue;
         commit = commitTimeOf(value);
         break;
       }

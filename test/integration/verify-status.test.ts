@@ -108,8 +108,8 @@ describe('bootstrap progress and --follow, cdc verify and cdc status', () => {
         replicas: { path: string; lsn: string | null; topics: { topic: string; nextOffset: string }[]; lagRecords: Record<string, string>; idleSeconds: Record<string, number> }[];
       };
       const followed = j.replicas.find((x) => x.path === replica());
-      return followed?.lagRecords[topic] === '0' && j.replicas.find((x) => x.path === behind)?.lagRecords[topic] === '10' ? j : undefined;
-    }, { timeoutMs: 60_000, what: 'the follower caught up and the stopped replica 10 records behind' });
+      return followed?.lagRecords[topic] === '0' && j.replicas.find((x) => x.path === behind)?.lagRecords[topic] === '11' ? j : undefined;
+    }, { timeoutMs: 60_000, what: 'the follower caught up and the stopped replica 11 records behind (10 rows and the end mark of their transaction)' });
     const s = report.source.slots.find((x) => x.slot === slot);
     expect(s?.active).toBe(true);
     expect(s?.lagBytes).toMatch(/^\d+$/);
@@ -122,7 +122,7 @@ describe('bootstrap progress and --follow, cdc verify and cdc status', () => {
     expect(human.code, human.stderr).toBe(0);
     expect(human.stdout).toMatch(new RegExp(`^  slot ${slot} \\(active\\): confirmed .* lag \\d+ bytes`, 'm'));
     // A replica behind says how long nothing was applied: a stuck sink shows here, not only in its log.
-    expect(human.stdout).toMatch(new RegExp(`^  ${topic.replace(/\./g, '\\.')}: applied up to offset \\d+, 10 records behind, (last applied \\d+ s ago|STALLED: nothing applied for \\d+ s)`, 'm'));
+    expect(human.stdout).toMatch(new RegExp(`^  ${topic.replace(/\./g, '\\.')}: applied up to offset \\d+, 11 records behind, (last applied \\d+ s ago|STALLED: nothing applied for \\d+ s)`, 'm'));
     expect(human.stdout).not.toMatch(/, 0 records behind, (last applied|STALLED)/);
     expect(human.stdout).toMatch(/^  reflects source position [0-9A-F]+\/[0-9A-F]+/m);
   });

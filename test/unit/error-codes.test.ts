@@ -32,7 +32,7 @@ function documented(): { code: string; meaning: string }[] {
 
 // Upper-case names the docs cite that are not ours: Kafka protocol errors, a benchmark constant,
 // and the placeholder of the error format.
-const NOT_OURS = new Set(['NOT_LEADER_OR_FOLLOWER', 'NOT_ENOUGH_REPLICAS', 'OUT_OF_ORDER_SEQUENCE_NUMBER', 'UNKNOWN_PRODUCER_ID', 'IDLE_FLUSH_MS', 'CODE']);
+const NOT_OURS = new Set(['NOT_LEADER_OR_FOLLOWER', 'NOT_ENOUGH_REPLICAS', 'OUT_OF_ORDER_SEQUENCE_NUMBER', 'UNKNOWN_PRODUCER_ID', 'IDLE_FLUSH_MS', 'MAX_HELD', 'CODE']);
 
 /** Codes cited in the error form: `[CODE]`, or a backticked name with an underscore that is no CDC_* variable. */
 function cited(text: string): string[] {

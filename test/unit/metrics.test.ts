@@ -20,7 +20,7 @@ function fakeLog(fail = { now: false }): TopicLog {
         { topic: 'p.public.t', offset: 0n, key: Buffer.from('k1'), value: change('2026-01-01T00:00:00.000000Z') },
         { topic: 'p.public.t', offset: 1n, key: Buffer.from('k2'), value: null },
       ] });
-      return { stop: async () => undefined, done: Promise.resolve() };
+      return { stop: async () => undefined, done: Promise.resolve(), pause: () => undefined, resume: () => undefined };
     },
     close: async () => undefined,
   };

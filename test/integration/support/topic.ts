@@ -58,9 +58,9 @@ export async function latestByKey(topic: string): Promise<Latest> {
   return { byKey, records };
 }
 
-/** The live rows (`after` of each non-tombstone latest record), by key text. */
+/** The live rows (`after` of each non-tombstone latest record), by key text; the end mark is no row. */
 export function liveRows(latest: Latest): Map<string, Record<string, string | null>> {
   const out = new Map<string, Record<string, string | null>>();
-  for (const [k, v] of latest.byKey) if (v !== null) out.set(k, (JSON.parse(v) as { after: Record<string, string | null> }).after);
+  for (const [k, v] of latest.byKey) if (v !== null && k !== '"cdc.end"') out.set(k, (JSON.parse(v) as { after: Record<string, string | null> }).after);
   return out;
 }
