@@ -289,10 +289,10 @@ export class DirLog implements TopicLog {
     })().finally(() => (w.cleaning = null));
   }
 
-  /** The pid of the process writing this log now (other than this one), if any. */
-  async writerPid(): Promise<number | undefined> {
+  /** The process writing this log now (other than this one), if any. */
+  async otherWriter(): Promise<string | undefined> {
     const pid = await liveWriter(this.dir);
-    return pid === process.pid ? undefined : pid;
+    return pid === undefined || pid === process.pid ? undefined : `cdc start (pid ${pid})`;
   }
 
   /** Runs a cleaner pass now and waits for it (tests, `cdc demo`). */

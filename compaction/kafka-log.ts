@@ -398,6 +398,11 @@ export class KafkaLog implements TopicLog {
     return parts.reduce((sum, p) => sum + BigInt(p.offset), 0n);
   }
 
+  /** Kafka takes appends from any number of producers and does not say who they are. */
+  otherWriter(): Promise<string | undefined> {
+    return Promise.resolve(undefined);
+  }
+
   async consume(options: ConsumeOptions): Promise<Consumption> {
     const consumption = await consumeKafka(
       {

@@ -117,9 +117,14 @@ export interface TopicLog {
   /** For each topic, the offset the next appended record will get (0 for an empty topic). */
   endOffsets(topics: readonly string[]): Promise<Map<string, bigint>>;
   /** Partitions, replication and configuration of existing topics (absent ones are left out). */
-  describeTopics?(topics: readonly string[]): Promise<Map<string, TopicDescription>>;
+  describeTopics(topics: readonly string[]): Promise<Map<string, TopicDescription>>;
   /** The offset of the first record appended at or after `timestampMs` (the end offset if none). */
-  offsetAtTime?(topic: string, timestampMs: number): Promise<bigint>;
+  offsetAtTime(topic: string, timestampMs: number): Promise<bigint>;
+  /**
+   * Another process appending to this log now, named for a message (`cdc start (pid 123)`), where
+   * the log can tell: the embedded log knows its writer; Kafka has many and says undefined.
+   */
+  otherWriter(): Promise<string | undefined>;
   /** Reads the topics from the given offsets, following them until stopped. */
   consume(options: ConsumeOptions): Promise<Consumption>;
   close(): Promise<void>;

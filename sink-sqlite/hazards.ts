@@ -27,7 +27,7 @@ export interface TombstoneHazard {
 /** The topics of `db` that a sink can no longer follow safely (see the file comment). */
 export async function tombstoneHazards(db: ReplicaDb, log: TopicLog, now = Date.now()): Promise<TombstoneHazard[]> {
   const rows = db.prepare('SELECT topic, next_offset, updated_at FROM _cdc_offsets').all() as { topic: string; next_offset: bigint; updated_at: string }[];
-  if (rows.length === 0 || !log.describeTopics || !log.offsetAtTime) return [];
+  if (rows.length === 0) return [];
   const described = await log.describeTopics(rows.map((r) => r.topic));
   const ends = await log.endOffsets(rows.map((r) => r.topic).filter((t) => described.has(t)));
   const out: TombstoneHazard[] = [];

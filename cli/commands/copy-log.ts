@@ -1,7 +1,7 @@
 /** `cdc copy-log`: copy every topic from one log to another (the move from the embedded log to Kafka). */
 import type { Argv } from 'yargs';
 import { CdcError, createLogger } from '../../common/index.js';
-import { copyLog, DirLog, openLog, parseLogLocation, validatePrefix, type LogLocation } from '../../compaction/index.js';
+import { copyLog, openLog, parseLogLocation, validatePrefix, type LogLocation } from '../../compaction/index.js';
 import { logLevel, type Env } from '../config.js';
 import { kafkaSecurity, type KafkaSecurityFlags } from '../kafka-security.js';
 import { kafkaOptions } from '../options.js';
@@ -37,14 +37,12 @@ export async function run(flags: CopyFlags, env: Env): Promise<void> {
   const from = openLog(locate(flags.from), logger);
   const to = openLog(locate(flags.to), logger);
   try {
-    if (from instanceof DirLog) {
-      const pid = await from.writerPid();
-      if (pid !== undefined) {
-        throw new CdcError('LOG_IN_USE', `cdc start (pid ${pid}) is still writing to ${from.description}`, {
-          exitCode: 2,
-          hint: 'stop it first (SIGTERM), so the copy holds everything it confirmed to PostgreSQL',
-        });
-      }
+    const writer = await from.otherWriter();
+    if (writer !== undefined) {
+      throw new CdcError('LOG_IN_USE', `${writer} is still writing to ${from.description}`, {
+        exitCode: 2,
+        hint: 'stop it first (SIGTERM), so the copy holds everything it confirmed to PostgreSQL',
+      });
     }
     const result = await copyLog(from, to, prefix, logger);
     process.stdout.write(`copied ${result.records} records in ${result.topics} topics from ${from.description} to ${to.description}\n`);

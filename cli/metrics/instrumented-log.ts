@@ -35,18 +35,23 @@ export class InstrumentedLog implements TopicLog {
     private readonly options: InstrumentOptions,
   ) {
     this.description = inner.description;
-    if (inner.describeTopics) this.describeTopics = (topics) => (inner.describeTopics as NonNullable<TopicLog['describeTopics']>).call(inner, topics);
-    if (inner.offsetAtTime) this.offsetAtTime = (topic, at) => (inner.offsetAtTime as NonNullable<TopicLog['offsetAtTime']>).call(inner, topic, at);
   }
 
   connect(): Promise<void> {
     return this.inner.connect();
   }
 
-  // The optional parts of the contract pass through as they are: the topic audit at start and the
-  // sink's tombstone-horizon check depend on them.
-  readonly describeTopics?: (topics: readonly string[]) => Promise<Map<string, TopicDescription>>;
-  readonly offsetAtTime?: (topic: string, timestampMs: number) => Promise<bigint>;
+  describeTopics(topics: readonly string[]): Promise<Map<string, TopicDescription>> {
+    return this.inner.describeTopics(topics);
+  }
+
+  offsetAtTime(topic: string, timestampMs: number): Promise<bigint> {
+    return this.inner.offsetAtTime(topic, timestampMs);
+  }
+
+  otherWriter(): Promise<string | undefined> {
+    return this.inner.otherWriter();
+  }
 
   ensureTopics(names: readonly string[], settings?: TopicSettings): Promise<void> {
     return this.inner.ensureTopics(names, settings);

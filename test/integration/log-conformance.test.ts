@@ -124,6 +124,31 @@ describe.each(subjects)('TopicLog conformance: %s', (_name, make) => {
     }
   });
 
+  it('describes a topic it created: one partition, compacted, with the settings given; an absent topic is left out', async () => {
+    const topic = uniqueName('d');
+    await log.ensureTopics([topic], { deleteRetentionMs: 123_000, segmentMs: 456_000, minCompactionLagMs: 7_000 });
+    const described = await log.describeTopics([topic, uniqueName('absent')]);
+    expect([...described.keys()]).toEqual([topic]);
+    const d = described.get(topic);
+    expect(d?.partitions).toBe(1);
+    expect(d?.configs.get('cleanup.policy')).toBe('compact');
+    expect(d?.configs.get('delete.retention.ms')).toBe('123000');
+    expect(d?.configs.get('min.compaction.lag.ms')).toBe('7000');
+  });
+
+  it('finds the first record appended at or after a time, and the end offset when there is none', async () => {
+    const topic = uniqueName('o');
+    await log.ensureTopics([topic]);
+    await log.append([rec(topic, 'a', '1'), rec(topic, 'b', '2'), rec(topic, 'c', '3')]);
+    await new Promise((r) => setTimeout(r, 50));
+    const between = Date.now();
+    await new Promise((r) => setTimeout(r, 50));
+    await log.append([rec(topic, 'd', '4'), rec(topic, 'e', '5')]);
+    expect(await log.offsetAtTime(topic, between)).toBe(3n);
+    expect(await log.offsetAtTime(topic, 0)).toBe(0n);
+    expect(await log.offsetAtTime(topic, Date.now() + 60_000)).toBe(5n);
+  });
+
   it('a paused topic hands over nothing until resumed, then goes on where it stopped, with nothing skipped or repeated', async () => {
     const a = uniqueName('pa');
     const b = uniqueName('pb');

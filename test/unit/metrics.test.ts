@@ -15,6 +15,9 @@ function fakeLog(fail = { now: false }): TopicLog {
       if (fail.now) throw new Error('down');
     },
     endOffsets: async (topics) => new Map(topics.map((t) => [t, 2n])),
+    describeTopics: async () => new Map(),
+    offsetAtTime: async () => 0n,
+    otherWriter: async () => undefined,
     consume: async (o: ConsumeOptions): Promise<Consumption> => {
       await o.onBatch({ topic: 'p.public.t', nextOffset: 2n, records: [
         { topic: 'p.public.t', offset: 0n, key: Buffer.from('k1'), value: change('2026-01-01T00:00:00.000000Z') },
