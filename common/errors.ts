@@ -41,9 +41,27 @@ export class ConfigError extends CdcError {
   }
 }
 
-/** True when `e` is a CdcError that says trying again may help. */
+const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+/** SQLSTATE: connection exceptions (08…), shutdown and startup (57P01–57P03), too many connections. */
+const PG_TRANSIENT = /^(08...|57P01|57P02|57P03|53300)$/;
+
+/**
+ * The one answer to "may trying again help?": a CdcError says so itself (or through its cause,
+ * when a boundary wrapped a network failure without deciding); a foreign error does when it is a
+ * network failure or PostgreSQL going away. A bug, bad SQL, a missing slot: no.
+ */
 export function isRetriable(e: unknown): boolean {
-  return e instanceof CdcError && e.retriable;
+  if (e instanceof CdcError) return e.retriable || (e.cause !== undefined && e.cause !== e && isRetriable(e.cause));
+  if (typeof e !== 'object' || e === null) return false;
+  const code = errorCode(e);
+  if (NETWORK_CODES.has(code) || PG_TRANSIENT.test(code)) return true;
+  const message = e instanceof Error ? e.message : '';
+  return /Connection terminated|connection (is )?closed|Client has encountered a connection error/i.test(message);
+}
+
+/** The `code` of a foreign error (a Node system error, pg's SQLSTATE, SQLite's), or ''. */
+export function errorCode(e: unknown): string {
+  return typeof e === 'object' && e !== null && 'code' in e ? String((e as { code: unknown }).code) : '';
 }
 
 /** The message of any thrown value, for wrapping foreign errors. */

@@ -8,7 +8,7 @@
  * `integrity_check`, which is slower on tables with indexes). That is one read of the file (0.13 s
  * for a 69 MB, 1M-row replica in the page cache), paid once per sink start, never per batch.
  */
-import { CdcError } from '../common/index.js';
+import { CdcError, errorCode } from '../common/index.js';
 import type { ReplicaDb } from './replica.js';
 
 /** The columns each bookkeeping table must have (replica.ts creates them). */
@@ -23,7 +23,7 @@ const CORRUPTION_CODES = /^SQLITE_(CORRUPT|NOTADB)/;
 
 /** True when `e` is SQLite saying that the file is damaged or not a database at all. */
 export function isCorruption(e: unknown): boolean {
-  const code = typeof e === 'object' && e !== null && 'code' in e ? String((e as { code: unknown }).code) : '';
+  const code = errorCode(e);
   return CORRUPTION_CODES.test(code);
 }
 

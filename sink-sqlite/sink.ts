@@ -10,10 +10,9 @@
  * Offsets are those committed in the replica itself, so `cdc sink` resumes exactly where the last
  * committed transaction left it.
  */
-import { CdcError, type Logger } from '../common/index.js';
+import { CdcError, messageOf, RetryWindow, type Logger } from '../common/index.js';
 import { readToEnd, schemaTopic, type Consumption, type LogBatch, type TopicLog } from '../compaction/index.js';
 import { Applier, UnknownSchemaError } from './apply.js';
-import { TransientWaiter } from './transient-waiter.js';
 import { enterBulkLoad } from './bulk-load.js';
 import { checkTombstoneHorizon, markOffsetsSeen } from './hazards.js';
 import { Progress } from './progress.js';
@@ -73,7 +72,12 @@ export async function runSink(config: SinkConfig, { log, logger }: SinkDeps, sig
       await readToEnd(log, new Map([[schemas, from]]), (batch) => void applier.applySchemas(batch));
     };
 
-    const waitOut = new TransientWaiter(logger, signal, config.retryWindowMs);
+    // The log went away (a broker restart, an outage): waited out for the window, then given up.
+    const waitOut = new RetryWindow({
+      windowMs: config.retryWindowMs ?? 5 * 60_000,
+      giveUp: { code: 'SINK_GAVE_UP', what: 'the sink', hint: 'check the log; the replica keeps its offsets, so cdc sink resumes where it stopped' },
+      signal,
+    });
     for (;;) {
       if (signal.aborted) break;
       try {
@@ -110,7 +114,7 @@ export async function runSink(config: SinkConfig, { log, logger }: SinkDeps, sig
         whole.rollback();
         applier = new Applier(db);
         whole = wholeTransactions();
-        await waitOut.failed(e);
+        await waitOut.failed(e, (delay) => logger.warn('log unreachable; retrying', { error: messageOf(e), retry_in_ms: delay }));
       }
     }
     // Stopped with a unit applied in part: it is read again next time.

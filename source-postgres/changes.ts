@@ -10,7 +10,7 @@
  * the stream.
  */
 import type pg from 'pg';
-import { CdcError } from '../common/index.js';
+import { CdcError, errorCode } from '../common/index.js';
 import {
   encodeChange,
   encodeKey,
@@ -224,7 +224,7 @@ export class ChangeMapper {
       values = (res.rows[0] as (string | null)[] | undefined) ?? values;
     } catch (e) {
       // 42703 undefined column, 42P01 undefined table: DDL since this change, handled as above.
-      const code = typeof e === 'object' && e !== null && 'code' in e ? String((e as { code: unknown }).code) : '';
+      const code = errorCode(e);
       if (code !== '42703' && code !== '42P01') throw e;
     }
     return Object.fromEntries(columns.map((c, i) => [c, values[i] ?? null]));

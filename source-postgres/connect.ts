@@ -6,7 +6,7 @@
  * timestamp never goes through Date).
  */
 import pg from 'pg';
-import { CdcError, ConfigError, messageOf, redactUrl, registerUrlSecrets } from '../common/index.js';
+import { CdcError, ConfigError, errorCode, messageOf, redactUrl, registerUrlSecrets } from '../common/index.js';
 import { tlsConnectionError } from './tls-errors.js';
 
 const SESSION_OPTIONS = '-c TimeZone=UTC -c DateStyle=ISO -c IntervalStyle=postgres -c extra_float_digits=3 -c bytea_output=hex -c lc_monetary=C -c application_name=cdc';
@@ -53,7 +53,7 @@ function where(url: string): string {
 
 /** Turns a connection failure from pg into a CdcError a user can act on. */
 export function connectionError(url: string, e: unknown, replication: boolean): CdcError {
-  const code = typeof e === 'object' && e !== null && 'code' in e ? String((e as { code: unknown }).code) : '';
+  const code = errorCode(e);
   const at = where(url);
   const user = (() => {
     try {

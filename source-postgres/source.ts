@@ -25,7 +25,7 @@
  * up to it (see delivery.ts). While nothing is pending, keepalives advance the slot too, so WAL
  * written to uncaptured tables does not pile up behind it.
  */
-import { CdcError, crashPoint, formatLsn, messageOf, type Logger } from '../common/index.js';
+import { CdcError, crashPoint, formatLsn, isRetriable, messageOf, RetryWindow, type Logger } from '../common/index.js';
 import {
   auditTopics,
   defaultTopicSettings,
@@ -48,7 +48,6 @@ import { ensurePublication } from './publication.js';
 import { CapturedTables } from './tables.js';
 import { checkSlot, createSlot, findSlot, validateSlotName } from './slot.js';
 import { ReplicationStream, type StreamEvent } from './stream.js';
-import { isTransient } from './transient.js';
 
 export interface SourceConfig {
   pgUrl: string;
@@ -89,32 +88,23 @@ export function createSource(config: SourceConfig, deps: SourceDeps): Source {
 
 async function runSource(config: SourceConfig, deps: SourceDeps, signal: AbortSignal): Promise<void> {
   validateSlotName(config.slot);
-  const window = config.retryWindowMs ?? 5 * 60_000;
   let established = false;
-  let failingSince: number | null = null;
-  for (let attempt = 0; ; attempt++) {
+  const failures = new RetryWindow({
+    windowMs: config.retryWindowMs ?? 5 * 60_000,
+    giveUp: { code: 'SOURCE_GAVE_UP', what: 'cdc start', hint: 'check PostgreSQL and the log; nothing unconfirmed is lost: the next cdc start resends it' },
+    signal,
+  });
+  for (;;) {
     try {
       await runOnce(config, deps, signal, () => {
         established = true;
-        failingSince = null;
-        attempt = 0;
+        failures.succeeded();
       });
       return;
     } catch (e) {
-      if (signal.aborted || !established || !isTransient(e)) throw e instanceof CdcError ? e : new CdcError('SOURCE_FAILED', `cdc start failed: ${messageOf(e)}`, { cause: e });
-      failingSince ??= Date.now();
-      if (Date.now() - failingSince > window) {
-        throw new CdcError('SOURCE_GAVE_UP', `cdc start gave up after ${Math.round(window / 1000)} s of failures: ${messageOf(e)}`, {
-          hint: 'check PostgreSQL and the log; nothing unconfirmed is lost: the next cdc start resends it',
-          cause: e,
-        });
-      }
-      const delay = Math.round(Math.random() * Math.min(15_000, 500 * 2 ** Math.min(attempt, 5)));
-      deps.logger.warn('connection lost; retrying', { error: messageOf(e), code: e instanceof CdcError ? e.code : undefined, retry_in_ms: delay });
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, delay);
-        signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
-      });
+      // Before the first start has streamed, a failure is the setup's (bad URL, no slot…): said at once.
+      if (signal.aborted || !established || !isRetriable(e)) throw e instanceof CdcError ? e : new CdcError('SOURCE_FAILED', `cdc start failed: ${messageOf(e)}`, { cause: e });
+      await failures.failed(e, (delay) => deps.logger.warn('connection lost; retrying', { error: messageOf(e), code: e instanceof CdcError ? e.code : undefined, retry_in_ms: delay }));
       if (signal.aborted) return;
     }
   }

@@ -11,7 +11,7 @@
  * many wait, so a slow log slows the walsender instead of growing memory.
  */
 import type pg from 'pg';
-import { CdcError, formatLsn, messageOf } from '../common/index.js';
+import { CdcError, errorCode, formatLsn, messageOf } from '../common/index.js';
 import { quoteIdent, quoteLiteral } from './connect.js';
 import { decodePgoutput, type PgoutputMessage } from './pgoutput.js';
 
@@ -136,7 +136,7 @@ export class ReplicationStream {
 
 function streamError(slot: string, e: unknown): CdcError {
   if (e instanceof CdcError) return e;
-  const code = typeof e === 'object' && e !== null && 'code' in e ? String((e as { code: unknown }).code) : '';
+  const code = errorCode(e);
   if (code === '55006') {
     return new CdcError('SLOT_IN_USE', `replication slot ${slot} is active for another connection`, {
       hint: 'stop the other cdc start first, or pass another --slot',
