@@ -8,7 +8,7 @@ import { extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError, messageOf } from '../common/index.js';
 import { closestKey, settingByKey } from './settings.js';
-import type { Env } from './config.js';
+import type { Env } from './env.js';
 
 /** Reads and checks a config file; returns its settings as environment variables (CDC_*). */
 export function loadConfigFile(path: string): Record<string, string> {

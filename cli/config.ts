@@ -9,8 +9,9 @@ import { parseTableList, validatePgUrl } from '../source-postgres/index.js';
 import { checkReplicaDirectory } from '../sink-sqlite/index.js';
 import { kafkaSecurity, type KafkaSecurityFlags } from './kafka-security.js';
 import { securePgUrl, type PgSecurityFlags } from './pg-security.js';
+import type { Env } from './env.js';
 
-export type Env = Readonly<Record<string, string | undefined>>;
+export type { Env } from './env.js';
 
 export interface CommonConfig {
   logLevel: LogLevel;

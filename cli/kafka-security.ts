@@ -1,7 +1,7 @@
 /** TLS and SASL settings for a `kafka://` log, resolved and checked before anything connects. */
 import { ConfigError } from '../common/index.js';
 import type { KafkaSecurity } from '../compaction/index.js';
-import type { Env } from './config.js';
+import type { Env } from './env.js';
 import { readCaFile, secretFrom } from './secrets.js';
 
 /** Flags that change how Kafka is reached. */

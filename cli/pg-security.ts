@@ -5,7 +5,7 @@
  * `uselibpqcompat=true` (see docs/security.md).
  */
 import { ConfigError, redactUrl } from '../common/index.js';
-import type { Env } from './config.js';
+import type { Env } from './env.js';
 import { readCaFile, secretFrom } from './secrets.js';
 
 const SSLMODES = ['disable', 'prefer', 'require', 'verify-ca', 'verify-full', 'no-verify'];

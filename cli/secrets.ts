@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { ConfigError, messageOf, registerSecret } from '../common/index.js';
-import type { Env } from './config.js';
+import type { Env } from './env.js';
 
 /** Reads a password file (one line; a trailing newline is not part of the password). */
 export function readSecretFile(path: string, key: string): string {

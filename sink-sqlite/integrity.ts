@@ -9,7 +9,10 @@
  * for a 69 MB, 1M-row replica in the page cache), paid once per sink start, never per batch.
  */
 import { CdcError, errorCode } from '../common/index.js';
-import type { ReplicaDb } from './replica.js';
+import type Database from 'better-sqlite3';
+
+/** A replica's connection (replica.ts names it ReplicaDb; this file sits below it). */
+type ReplicaDb = Database.Database;
 
 /** The columns each bookkeeping table must have (replica.ts creates them). */
 const REQUIRED: Readonly<Record<string, readonly string[]>> = {
