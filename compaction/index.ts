@@ -14,7 +14,7 @@ export { tableTopic, schemaTopic, validatePrefix } from './topic-names.js';
 export { encodeKey, decodeKey, encodeChange, decodeChange, encodeSchema, encodeSchemaKey, decodeSchema, schemaId, encodeDrop, encodeDropKey, decodeSchemaEvent } from './codec.js';
 export type { ColumnDef, TableSchema, SchemaRecord, RowValues, SourcePosition, ChangeValue, ChangeOp, TableDrop, SchemaEvent } from './codec.js';
 export { readToEnd } from './read-to-end.js';
-export { stateTopic, snapshotProgressRecord, snapshotDoneRecord, snapshotUndoneRecord, snapshottedTables, readSnapshotState, tableRef } from './progress.js';
+export { stateTopic, isSnapshotDoneRecord, snapshotProgressRecord, snapshotDoneRecord, snapshotUndoneRecord, snapshottedTables, readSnapshotState, tableRef } from './progress.js';
 export type { SnapshotProgress, SnapshotDone, SnapshotState } from './progress.js';
 export { tombstoneEveryKey } from './live-keys.js';
 export { copyLog } from './copy-log.js';

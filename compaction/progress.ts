@@ -60,6 +60,16 @@ export function snapshotProgressRecord(prefix: string, slot: string, schema: str
   return { topic: stateTopic(prefix), key: markerKey(slot, schema, table), value: Buffer.from(JSON.stringify(value)) };
 }
 
+/** Whether an appended record says a table's snapshot is complete (for progress metrics). */
+export function isSnapshotDoneRecord(prefix: string, r: AppendRecord): boolean {
+  if (r.topic !== stateTopic(prefix) || r.value === null) return false;
+  try {
+    return (JSON.parse(r.value.toString('utf8')) as { done?: unknown }).done === true;
+  } catch {
+    return false;
+  }
+}
+
 /** Removes the marker: the table is gone, or is being read again from the start. */
 export function snapshotUndoneRecord(prefix: string, slot: string, schema: string, table: string): AppendRecord {
   return { topic: stateTopic(prefix), key: markerKey(slot, schema, table), value: null };

@@ -9,7 +9,7 @@ import Database from 'better-sqlite3';
 import type { Argv } from 'yargs';
 import { ConfigError, createLogger, formatLsn, parseLsn, redactUrl } from '../../common/index.js';
 import { DirLog, schemaTopic } from '../../compaction/index.js';
-import { runSink, verifyReplica, type VerifySource } from '../../sink-sqlite/index.js';
+import { readReplicaStatus, runSink, verifyReplica, type VerifySource } from '../../sink-sqlite/index.js';
 import { connectPg, createSource, readKeyRange, readTableChunks } from '../../source-postgres/index.js';
 import type { Env } from '../config.js';
 import { startThrowawayPostgres, type ThrowawayPostgres } from '../demo/throwaway-postgres.js';
@@ -111,9 +111,8 @@ export async function run(flags: DemoFlags, env: Env): Promise<void> {
           equal &&= r.differences.length === 0;
           say(`   ${r.table.padEnd(16)} ${r.differences.length === 0 ? 'equal' : 'DIFFERENT'} (${r.rows} rows, ${r.chunks} chunks)`);
         }
-        const offsets = db.prepare('SELECT topic, next_offset AS o, lsn FROM _cdc_offsets ORDER BY topic').all() as { topic: string; o: bigint; lsn: string | null }[];
         say('   cdc status, in short: the replica has applied these topics up to these offsets:');
-        for (const o of offsets) say(`   ${o.topic.padEnd(22)} ${String(o.o).padStart(7)}${o.lsn ? `   source position ${o.lsn}` : ''}`);
+        for (const o of readReplicaStatus(replica).topics) say(`   ${o.topic.padEnd(22)} ${String(o.nextOffset).padStart(7)}${o.lsn ? `   source position ${o.lsn}` : ''}`);
       } finally {
         db.close();
       }

@@ -6,7 +6,7 @@ import type { Argv } from 'yargs';
 import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { ConfigError, createLogger } from '../../common/index.js';
-import { isCorruption, replicaCorrupt, replicaDiffers, verifyReplica, type VerifySource } from '../../sink-sqlite/index.js';
+import { isCorruption, readReplicaStatus, replicaCorrupt, replicaDiffers, verifyReplica, type VerifySource } from '../../sink-sqlite/index.js';
 import { connectPg, readKeyRange, readTableChunks } from '../../source-postgres/index.js';
 import { resolveVerifyConfig, type Env, type VerifyFlags } from '../config.js';
 
@@ -30,7 +30,7 @@ export async function run(flags: VerifyFlags, env: Env): Promise<void> {
   try {
     db = new Database(config.replica, { readonly: true, fileMustExist: true });
     db.defaultSafeIntegers(true);
-    name = (db.prepare("SELECT value FROM _cdc_meta WHERE key = 'sink_name'").get() as { value: string } | undefined)?.value ?? name;
+    name = readReplicaStatus(config.replica).sinkName ?? name;
   } catch (e) {
     throw replicaCorrupt(config.replica, name, e instanceof Error ? e.message : String(e), e);
   }

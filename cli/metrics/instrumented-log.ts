@@ -3,7 +3,7 @@
  * source side) and of consumed batches (the sink side). Wrapping the log keeps the source and the
  * sink free of metrics code: what they hand to the log and take from it is what operators count.
  */
-import { isEndMark, type AppendOptions, type AppendRecord, type ConsumeOptions, type Consumption, type LogBatch, type LogRecord, type TopicDescription, type TopicLog, type TopicSettings } from '../../compaction/index.js';
+import { isEndMark, isSnapshotDoneRecord, stateTopic, type AppendOptions, type AppendRecord, type ConsumeOptions, type Consumption, type LogBatch, type LogRecord, type TopicDescription, type TopicLog, type TopicSettings } from '../../compaction/index.js';
 import type { Metrics } from './registry.js';
 import { commitTimeOf, tableLabel } from './table-label.js';
 
@@ -97,7 +97,7 @@ export class InstrumentedLog implements TopicLog {
     const acked = Date.now();
     m.appendSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
     const { prefix, snapshotting } = this.options;
-    const stateTopic = `${prefix}._state`;
+    const states = stateTopic(prefix);
     // Sum per table first: one labelled increment per table per batch, not per record.
     const perTable = new Map<string, { records: number; rows: number; bytes: number }>();
     let newestCommit: number | undefined;
@@ -122,13 +122,11 @@ export class InstrumentedLog implements TopicLog {
       const table = tableLabel(topic, prefix);
       m.recordsWritten.inc({ table }, t.records);
       m.bytesWritten.inc({ table }, t.bytes);
-      if (topic === stateTopic) continue;
+      if (topic === states) continue;
       if (snapshot && !table.startsWith('_')) m.snapshotRows.inc({ table }, t.rows);
     }
-    // Snapshot markers: progress after each chunk says `"done":false`; only a finished table counts.
-    for (const r of records) {
-      if (r.topic === stateTopic && r.value !== null && !r.value.includes('"done":false')) m.snapshotTablesDone.inc();
-    }
+    // Snapshot markers: progress after each chunk is a marker too; only a finished table counts.
+    for (const r of records) if (r.topic === states && isSnapshotDoneRecord(prefix, r)) m.snapshotTablesDone.inc();
     if (newestCommit !== undefined) m.commitToLog.observe(Math.max(0, acked - newestCommit) / 1000);
   }
 

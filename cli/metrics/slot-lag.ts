@@ -4,7 +4,7 @@
  * server's disk fills.
  */
 import type pg from 'pg';
-import { connectPg } from '../../source-postgres/index.js';
+import { connectPg, slotStatus } from '../../source-postgres/index.js';
 import type { Metrics } from './registry.js';
 
 /** A refresher for `cdc_slot_lag_bytes`; `close()` ends its connection. */
@@ -16,11 +16,8 @@ export function slotLag(pgUrl: string, slot: string, metrics: Metrics): { refres
       if (closed) return;
       client ??= await connectPg(pgUrl);
       try {
-        const r = await client.query<{ lag: string | null }>(
-          'SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::text AS lag FROM pg_replication_slots WHERE slot_name = $1',
-          [slot],
-        );
-        const lag = r.rows[0]?.lag;
+        // The same reading as `cdc status` (slot-status.ts owns the query).
+        const lag = (await slotStatus(client)).find((s) => s.slot === slot)?.lagBytes;
         if (lag !== undefined && lag !== null) metrics.slotLagBytes.set({ slot }, Number(lag));
       } catch (e) {
         // A broken connection is opened again at the next scrape.
