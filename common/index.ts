@@ -9,3 +9,4 @@ export type { RetryOptions, RetryWindowOptions } from './retry.js';
 export { createLogger, silentLogger } from './logger.js';
 export type { Logger, LogLevel, Fields } from './logger.js';
 export { crashPoint } from './crash.js';
+export { MinHeap } from './min-heap.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../common/index.js';
-import { encodeChange, type AppendRecord, type ConsumeOptions, type Consumption, type TopicLog } from '../../compaction/index.js';
+import { encodeChange, snapshotDoneRecord, snapshotProgressRecord, type AppendRecord, type ConsumeOptions, type Consumption, type TopicLog } from '../../compaction/index.js';
 import { createMetrics, InstrumentedLog, serveMetrics } from '../../cli/metrics/index.js';
 import { sample } from '../integration/support/prometheus.js';
 
@@ -40,7 +40,10 @@ describe('InstrumentedLog', () => {
     const m = createMetrics();
     let snapshotting = true;
     const log = new InstrumentedLog(fakeLog(), m, { prefix: 'p', snapshotting: () => snapshotting });
-    await log.append([rec('p.public.t', change(null)), rec('p.public.t', change(null)), rec('p._state', Buffer.from('{}'))]);
+    // A chunk's progress marker and a finished table's: only the second counts as a table done.
+    const progress = snapshotProgressRecord('p', 's', 'public', 't', { after: { id: '2' }, rows: 2, lsn: '0/10', schemaId: 'x', oid: 1 });
+    const done = snapshotDoneRecord('p', 's', 'public', 't', '0/10', 'x', 1);
+    await log.append([rec('p.public.t', change(null)), rec('p.public.t', change(null)), progress, done]);
     snapshotting = false;
     const recent = new Date(Date.now() - 2000).toISOString().replace('Z', '000Z');
     await log.append([rec('p.public.t', change(recent)), rec('p.public.t', null)]);

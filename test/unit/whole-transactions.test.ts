@@ -42,7 +42,7 @@ const def = (table: string): SchemaRecord => {
 const A = def('a');
 const B = def('b');
 
-function setup(format: number | null, strict = true) {
+function setup(format: number | null, strict: boolean | { now: boolean } = true) {
   dir = mkdtempSync(join(tmpdir(), 'cdc-whole-'));
   const path = join(dir, 'r.db');
   const db = createReplica(path, 'unit', 'cdc', 'test');
@@ -53,7 +53,7 @@ function setup(format: number | null, strict = true) {
     schemaRecords.push({ topic: 'cdc._schemas', offset: 2n, key: f.key, value: f.value });
   }
   applier.applySchemas({ topic: 'cdc._schemas', records: schemaRecords, nextOffset: BigInt(schemaRecords.length) });
-  const whole = new WholeTransactions(db, applier, { strict: () => strict, followed: (t) => applier.followed(t) });
+  const whole = new WholeTransactions(db, applier, { strict: () => (typeof strict === 'boolean' ? strict : strict.now), followed: (t) => applier.followed(t) });
   const reader = new Database(path, { readonly: true });
   const offsets = new Map<string, bigint>();
   const feed = (topic: string, ...records: AppendRecord[]): void => {
@@ -127,6 +127,26 @@ describe('WholeTransactions: a unit is applied whole, when its last mark is read
     // cdc start crashed after B's mark and sends the transaction again: only A gets it.
     t.feed(A.topic, row(A, 2, 1), m1.get(A.topic) as AppendRecord);
     expect(t.rows('a')).toEqual([1, 1]);
+    t.close();
+  });
+
+  it('a bootstrap that read one topic far ahead, once caught up, commits only when the units it applied in part are whole', () => {
+    // While a bootstrap catches up (not strict) it commits batch by batch and reads topics at
+    // their own pace: here all of A, then B but for its last unit. Then it is caught up.
+    const mode = { now: false };
+    const t = setup(2, mode);
+    const lsn = (k: number): string => `0/${(k * 16).toString(16).toUpperCase()}`;
+    const N = 3000;
+    const both = (k: number): Map<string, AppendRecord> => marks(lsn(k), { [A.topic]: 1, [B.topic]: 1 });
+    t.feed(A.topic, ...Array.from({ length: N }, (_, i) => [row(A, 1, i + 1, lsn(i + 1)), both(i + 1).get(A.topic) as AppendRecord]).flat());
+    t.feed(B.topic, ...Array.from({ length: N - 1 }, (_, i) => [row(B, 1, i + 1, lsn(i + 1)), both(i + 1).get(B.topic) as AppendRecord]).flat());
+    expect([t.rows('a'), t.rows('b')]).toEqual([[N], [N - 1]]);
+    mode.now = true;
+    // A unit of A alone is complete, but unit N is still open in B: nothing more is committed.
+    t.feed(A.topic, row(A, 1, N + 1, lsn(N + 1)), marks(lsn(N + 1), { [A.topic]: 1 }).get(A.topic) as AppendRecord);
+    expect([t.rows('a'), t.rows('b')]).toEqual([[N], [N - 1]]);
+    t.feed(B.topic, row(B, 1, N, lsn(N)), both(N).get(B.topic) as AppendRecord);
+    expect([t.rows('a'), t.rows('b')]).toEqual([[N + 1], [N]]);
     t.close();
   });
 
