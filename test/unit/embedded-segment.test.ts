@@ -1,5 +1,4 @@
-import { appendFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { appendFile, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -8,24 +7,9 @@ import { listSegments, segmentName } from '../../compaction/embedded/files.js';
 import { decodeAt, encodeRecord } from '../../compaction/embedded/segment.js';
 import { TopicReader } from '../../compaction/embedded/topic-reader.js';
 import { TopicWriter } from '../../compaction/embedded/topic-writer.js';
+import { readAll, rec, topicDir } from './support/embedded-topic.js';
 
 const HUGE = { segmentBytes: 1 << 30, segmentMs: 1e12 };
-const rec = (k: string, v: string | null): { key: Buffer; value: Buffer | null } => ({ key: Buffer.from(k), value: v === null ? null : Buffer.from(v) });
-
-/** Everything a fresh reader from offset 0 sees, as [offset, key, value]. */
-async function readAll(dir: string): Promise<[bigint, string, string | null][]> {
-  const reader = new TopicReader(dir, 't', 0n);
-  const out: [bigint, string, string | null][] = [];
-  try {
-    for (;;) {
-      const { records } = await reader.read(1 << 20);
-      if (records.length === 0) return out;
-      for (const r of records) out.push([r.offset, r.key.toString(), r.value?.toString() ?? null]);
-    }
-  } finally {
-    await reader.close();
-  }
-}
 
 describe('segment record framing', () => {
   it('round-trips any key, value or tombstone, and a cut-short record is incomplete, never a record', () => {
@@ -61,7 +45,7 @@ describe('segment record framing', () => {
 describe('embedded topic writer and reader', () => {
   let dir: string;
   beforeEach(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'cdc-segment-'));
+    dir = await topicDir();
   });
   afterEach(async () => {
     await rm(dir, { recursive: true, force: true });
