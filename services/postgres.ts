@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileSize, logSince, run } from './exec.js';
 import { pgBindir } from './pg-bindir.js';
 import { freePort } from './ports.js';
-import type { PgControl } from './provided.js';
+import type { PgControl } from './types.js';
 
 /** How a running cluster is shut down: `fast` rolls back sessions, `immediate` is a crash. */
 export type PgStopMode = 'fast' | 'immediate';
