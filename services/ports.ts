@@ -1,21 +1,7 @@
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 
-/**
- * A TCP port on 127.0.0.1 that nothing listens on right now. The OS picks it, so two callers
- * in parallel get different ones; the short window before the service binds it is accepted.
- */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const addr = server.address();
-      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
-      server.close(() => (port > 0 ? resolve(port) : reject(new Error('no port assigned'))));
-    });
-  });
-}
+/** A free port, chosen as `cdc demo` chooses its PostgreSQL's. */
+export { freePort } from '../cli/demo/server-setup.js';
 
 /** Whether a TCP connection to host:port is accepted within `timeoutMs`. */
 export function canConnect(host: string, port: number, timeoutMs = 1000): Promise<boolean> {
