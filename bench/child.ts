@@ -2,7 +2,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { onProcessEnd } from '../test/harness/reaper.js';
+import { onProcessEnd } from '../services/index.js';
 
 const CLI = fileURLToPath(new URL('../cli/main.js', import.meta.url));
 

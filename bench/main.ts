@@ -11,7 +11,7 @@
  *   append     the embedded log's fsync'd appends  vs  a plain file append with fdatasync
  *
  * on the embedded log and on Kafka. Services: the ones named, else started here (test harness).
- *   npm run bench -- [--quick] [--json out.json] [--chart out.png] [--pg URL] [--kafka host:port]
+ *   npm run bench -- [--quick] [--json out.json] [--chart out.svg] [--pg URL] [--kafka host:port]
  *                    [--rows N] [--single-rows N] [--e2e-seconds S] [--logs embedded,kafka]
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -44,10 +44,10 @@ function num(name: string, fallback: number): number {
 const progress = (line: string): void => void process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
 
 async function main(): Promise<void> {
-  // `--chart-from in.json --chart out.png` redraws a chart from an earlier run's JSON.
+  // `--chart-from in.json --chart out.svg` redraws a chart from an earlier run's JSON.
   const chartFrom = arg('chart-from');
   if (chartFrom) {
-    const out = arg('chart') ?? chartFrom.replace(/\.json$/, '') + '.png';
+    const out = arg('chart') ?? chartFrom.replace(/\.json$/, '') + '.svg';
     writeFileSync(out, drawChart(JSON.parse(readFileSync(chartFrom, 'utf8')) as BenchResult));
     progress(`chart written to ${out}`);
     return;
@@ -58,7 +58,7 @@ async function main(): Promise<void> {
   const e2eSeconds = num('e2e-seconds', quick ? 30 : 60);
   const logs = (arg('logs') ?? 'embedded,kafka').split(',');
   const json = arg('json');
-  const chart = arg('chart') ?? (json ? json.replace(/\.json$/, '') + '.png' : undefined);
+  const chart = arg('chart') ?? (json ? json.replace(/\.json$/, '') + '.svg' : undefined);
 
   const dir = mkdtempSync(join(tmpdir(), 'cdc-bench-'));
   const services: BenchService[] = [];

@@ -1,13 +1,10 @@
 /**
  * The services a bench run measures against: the ones named on the command line (or in
- * CDC_BENCH_PG_URL / CDC_BENCH_KAFKA), else started here with the test harness's code, so a fresh
+ * CDC_BENCH_PG_URL / CDC_BENCH_KAFKA), else started here with services/ (as the tests do), so a fresh
  * clone needs nothing running: PostgreSQL from the machine's server binaries, Kafka in KRaft mode
  * from the cached Maven jars. Both are torn down at the end, and at exit if the bench dies.
  */
-import { destroyKafka, destroyKafkaSync, startLocalKafka } from '../test/harness/kafka.js';
-import { destroyPostgres, destroyPostgresSync, postgresUrl, startLocalPostgres } from '../test/harness/postgres.js';
-import { pgBindir } from '../test/harness/pg-bindir.js';
-import { onProcessEnd } from '../test/harness/reaper.js';
+import { destroyKafka, destroyKafkaSync, destroyPostgres, destroyPostgresSync, onProcessEnd, pgBindir, postgresUrl, startLocalKafka, startLocalPostgres } from '../services/index.js';
 
 /** A running service and how to end it when we own it. */
 export interface BenchService {

@@ -83,7 +83,8 @@ class Reader {
     return b;
   }
   private need(n: number): void {
-    if (this.pos + n > this.buf.length) throw truncated();
+    // A negative length (a damaged length field) would move the reader backwards, off the buffer.
+    if (n < 0 || this.pos + n > this.buf.length) throw truncated();
   }
 }
 

@@ -3,12 +3,12 @@
  * server binaries with wal_level=logical on a free local port, removed afterwards. As root, the
  * server runs as the `postgres` OS user (initdb refuses root).
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import net from 'node:net';
+import { spawnSync } from 'node:child_process';
+import { chownSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CdcError } from '../../common/index.js';
+import { findPgBindir, freePort } from './server-setup.js';
 
 export interface ThrowawayPostgres {
   readonly url: string;
@@ -17,17 +17,7 @@ export interface ThrowawayPostgres {
 }
 
 function bindir(): string {
-  const candidates: string[] = [];
-  if (process.env['CDC_PG_BINDIR']) candidates.push(process.env['CDC_PG_BINDIR']);
-  try {
-    candidates.push(execFileSync('pg_config', ['--bindir'], { encoding: 'utf8', stdio: 'pipe' }).trim());
-  } catch {
-    // No pg_config (it comes with libpq-dev): look where Debian keeps the server.
-  }
-  if (existsSync('/usr/lib/postgresql')) {
-    for (const v of readdirSync('/usr/lib/postgresql').sort((a, b) => Number(b) - Number(a))) candidates.push(join('/usr/lib/postgresql', v, 'bin'));
-  }
-  const found = candidates.find((d) => existsSync(join(d, 'initdb')) && existsSync(join(d, 'pg_ctl')));
+  const { bindir: found } = findPgBindir();
   if (!found) {
     throw new CdcError('DEMO_NO_POSTGRES', 'no PostgreSQL server binaries found for the demo', {
       exitCode: 2,
@@ -35,14 +25,6 @@ function bindir(): string {
     });
   }
   return found;
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 export async function startThrowawayPostgres(): Promise<ThrowawayPostgres> {

@@ -14,7 +14,8 @@
 import { createHash } from 'node:crypto';
 import { open, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { listSegments, readSegment, segmentName } from './files.js';
+import { CdcError } from '../../common/index.js';
+import { fileSize, listSegments, readSegment, segmentName } from './files.js';
 import { syncDir } from './topic-writer.js';
 import type { SegmentRecord } from './segment.js';
 import { encodeRecord } from './segment.js';
@@ -30,6 +31,24 @@ export interface CleanResult {
   readonly bytesBefore: number;
   readonly bytesAfter: number;
   readonly recordsRemoved: number;
+}
+
+/**
+ * The records of a closed segment. readSegment stops quietly at the first bad record (right for the
+ * active segment's torn tail); a closed segment has none, so bad bytes there are damage, and
+ * rewriting the segment without them would silently drop every record after them.
+ */
+async function* readClosed(path: string): AsyncGenerator<SegmentRecord> {
+  let end = 0;
+  for await (const r of readSegment(path)) {
+    end = r.position + r.size;
+    yield r;
+  }
+  if (end !== (await fileSize(path))) {
+    throw new CdcError('LOG_CORRUPT', `${path} is damaged at byte ${end}: its records end before the file does`, {
+      hint: 'a closed segment of the embedded log failed its checksum; restore the log directory from a backup, or start a new log and rebuild the replicas',
+    });
+  }
 }
 
 function keyHash(key: Buffer): string {
@@ -51,7 +70,7 @@ export async function cleanTopic(dir: string, activeBase: bigint, policy: Cleane
     }
     const seen: [string, bigint][] = [];
     let young = false;
-    for await (const r of readSegment(join(dir, segmentName(base)))) {
+    for await (const r of readClosed(join(dir, segmentName(base)))) {
       if (now - r.timestamp < policy.minCompactionLagMs) young = true;
       seen.push([keyHash(r.key), r.offset]);
       lastOffset = r.offset;
@@ -98,7 +117,7 @@ export async function cleanTopic(dir: string, activeBase: bigint, policy: Cleane
     if (out && out.bytes >= policy.segmentBytes) await flush();
     out ??= { base, parts: [], bytes: 0 };
     group.push(base);
-    for await (const r of readSegment(join(dir, segmentName(base)))) {
+    for await (const r of readClosed(join(dir, segmentName(base)))) {
       if (!keep(r)) {
         removed++;
         continue;

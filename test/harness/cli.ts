@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { onProcessEnd } from './reaper.js';
+import { onProcessEnd } from '../../services/index.js';
 
 /** The repository root, found from this file (test/harness/cli.ts) so any cwd works. */
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { GenericContainer, getContainerRuntimeClient, Wait, type StartedTestContainer } from 'testcontainers';
-import { waitForBroker } from './kafka-ready.js';
-import { freePort } from './ports.js';
+import { freePort, waitForBroker } from '../../services/index.js';
 
 /** A service running in a container: where to reach it and how to remove it. */
 export interface ContainerService {

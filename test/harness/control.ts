@@ -1,7 +1,7 @@
 import { inject } from 'vitest';
-import * as kafka from './kafka.js';
-import * as postgres from './postgres.js';
-import type { PgStopMode } from './postgres.js';
+import * as kafka from '../../services/kafka.js';
+import * as postgres from '../../services/postgres.js';
+import type { PgStopMode } from '../../services/index.js';
 import type { KafkaControl, PgControl } from './provided.js';
 import './provided.js';
 

@@ -1,7 +1,7 @@
 import { uniqueName } from './names.js';
 import { services } from './services-context.js';
 import { ident, sql } from './sql.js';
-import { waitFor } from './wait.js';
+import { waitFor } from '../../services/index.js';
 
 /** A database of its own for one test, on the shared cluster. */
 export interface TestDatabase {

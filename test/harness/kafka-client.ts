@@ -1,5 +1,5 @@
 import { Kafka, logLevel } from 'kafkajs';
-import { brokerList } from './kafka-ready.js';
+import { brokerList } from '../../services/index.js';
 import { services } from './services-context.js';
 
 /**

@@ -12,14 +12,11 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
-import { pidAlive, run } from './exec.js';
-import { ensureKafkaJars } from './kafka-jars.js';
-import { javaBinary, LOG4J, readPid, signal, startKafka, stopKafka } from './kafka.js';
-import { freePort } from './ports.js';
+import { ensureKafkaJars, freePort, javaBinary, LOG4J, pidAlive, readPid, run, signal, startKafka, stopKafka } from '../../services/index.js';
 import type { KafkaControl } from './provided.js';
 import { startProxy, type FaultProxy } from './proxy.js';
-import { onProcessEnd } from './reaper.js';
-import { waitFor } from './wait.js';
+import { onProcessEnd } from '../../services/index.js';
+import { waitFor } from '../../services/index.js';
 
 /** One node of the cluster. */
 export interface ClusterNode {

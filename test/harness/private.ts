@@ -1,8 +1,7 @@
-import * as kafka from './kafka.js';
-import * as postgres from './postgres.js';
-import type { PgStopMode } from './postgres.js';
+import * as kafka from '../../services/kafka.js';
+import * as postgres from '../../services/postgres.js';
+import { onProcessEnd, type PgStopMode } from '../../services/index.js';
 import type { KafkaControl, PgControl } from './provided.js';
-import { onProcessEnd } from './reaper.js';
 
 /**
  * Services of a test's own, for fault tests that must not disturb the shared ones: always child

@@ -4,36 +4,9 @@
  * act on it themselves (see control.ts).
  */
 
-/** A PostgreSQL cluster this harness started as a child process, enough to stop and start it. */
-export interface PgControl {
-  /** Server binaries (initdb, pg_ctl, postgres). */
-  bindir: string;
-  /** Temp dir holding the data dir, the log and the unix socket; removed on stop. */
-  baseDir: string;
-  dataDir: string;
-  logFile: string;
-  port: number;
-  /** Superuser `postgres` password. */
-  password: string;
-  /** OS user the server runs as (`postgres` when we are root), or null to run as ourselves. */
-  osUser: string | null;
-}
+import type { KafkaControl, PgControl } from '../../services/index.js';
 
-/** A Kafka broker this harness started as a child process, enough to stop and start it. */
-export interface KafkaControl {
-  java: string;
-  /** Directory of the broker's jars (the classpath is `jarDir/*`). */
-  jarDir: string;
-  /** Temp dir holding properties, log dirs, the log and the pid file; removed on stop. */
-  dir: string;
-  propertiesFile: string;
-  log4jFile: string;
-  logFile: string;
-  /** Holds the pid of the running broker, whichever process started it. */
-  pidFile: string;
-  port: number;
-  controllerPort: number;
-}
+export type { KafkaControl, PgControl };
 
 declare module 'vitest' {
   export interface ProvidedContext {

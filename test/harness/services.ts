@@ -1,6 +1,5 @@
 import { dockerAnswers } from './docker.js';
-import { destroyKafka, destroyKafkaSync, startLocalKafka } from './kafka.js';
-import { destroyPostgres, destroyPostgresSync, postgresUrl, startLocalPostgres } from './postgres.js';
+import { destroyKafka, destroyKafkaSync, destroyPostgres, destroyPostgresSync, postgresUrl, startLocalKafka, startLocalPostgres } from '../../services/index.js';
 import type { KafkaControl, PgControl } from './provided.js';
 
 /** Where a service came from, in the order they are tried. */

@@ -1,18 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createDatabase, runCliToEnd, services, sql, startPrivatePostgres, uniqueName, type PrivatePostgres, type TestDatabase } from '../harness/index.js';
-
-/** A port with nothing listening on it. */
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+import { freePort } from '../../services/index.js';
 
 function withPassword(url: string, user: string, password: string): string {
   const u = new URL(url);
@@ -63,7 +54,7 @@ describe('bad input: a clear error, exit code 2, no stack trace, no secret', () 
   });
 
   it('PostgreSQL unreachable', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     await expectUsageError(['start', '--pg', `postgres://postgres:${secret}@127.0.0.1:${port}/db`, '--log', kafka], new RegExp(`cannot connect to PostgreSQL at 127\\.0\\.0\\.1:${port}/db`), /host and port/);
   });
 
@@ -94,7 +85,7 @@ describe('bad input: a clear error, exit code 2, no stack trace, no secret', () 
   });
 
   it('Kafka unreachable', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     await expectUsageError(['start', '--pg', db.url, '--log', `kafka://127.0.0.1:${port}`], new RegExp(`cannot reach Kafka at 127\\.0\\.0\\.1:${port}`), /broker is running/);
     await expectUsageError(['bootstrap', 'r', '--log', `kafka://127.0.0.1:${port}`, '--replica', join(dir, 'k.db')], /cannot reach Kafka/, /broker is running/);
   });

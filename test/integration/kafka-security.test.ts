@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatabase, runCli, runCliToEnd, sql, startPrivateKafka, uniqueName, type PrivateKafka, type TestDatabase } from '../harness/index.js';
-import { freePort } from '../harness/ports.js';
+import { freePort } from '../../services/index.js';
 
 const PLAIN_PASSWORD = 'plain-secret-4711';
 const SCRAM_PASSWORD = 'scram-secret-4712';

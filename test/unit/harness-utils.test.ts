@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { uniqueName } from '../harness/names.js';
-import { waitFor } from '../harness/wait.js';
+import { waitFor } from '../../services/wait.js';
 
 describe('uniqueName', () => {
   it('is a lowercase identifier that never repeats', () => {

@@ -4,7 +4,7 @@
  */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { pgBindir } from '../../harness/pg-bindir.js';
+import { pgBindir } from '../../../services/index.js';
 import { sql } from '../../harness/index.js';
 import type { TableSpec } from './compare.js';
 import type { Load } from './load.js';

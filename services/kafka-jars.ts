@@ -7,11 +7,11 @@ import { run } from './exec.js';
 /** Must match test/kafka/pom.xml, which names the artifact Maven fetches. */
 export const KAFKA_VERSION = '3.9.1';
 
-// From test/harness/ when vitest runs the sources; from dist-bench/test/harness/ when the bench
-// runs the compiled copy, which has no pom beside it.
-const POM = [new URL('../kafka/pom.xml', import.meta.url), new URL('../../../test/kafka/pom.xml', import.meta.url)]
+// From services/ when vitest runs the sources; from dist-bench/services/ when the bench runs the
+// compiled copy.
+const POM = [new URL('../test/kafka/pom.xml', import.meta.url), new URL('../../test/kafka/pom.xml', import.meta.url)]
   .map((u) => fileURLToPath(u))
-  .find((p) => existsSync(p)) ?? fileURLToPath(new URL('../kafka/pom.xml', import.meta.url));
+  .find((p) => existsSync(p)) ?? fileURLToPath(new URL('../test/kafka/pom.xml', import.meta.url));
 
 /** `${CDC_CACHE_DIR:-$HOME/.cache/cdc}`, shared with .ci/run. */
 export function cacheDir(): string {

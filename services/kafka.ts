@@ -7,7 +7,7 @@ import { fileSize, logSince, pidAlive, run } from './exec.js';
 import { waitForBroker } from './kafka-ready.js';
 import { ensureKafkaJars } from './kafka-jars.js';
 import { freePort } from './ports.js';
-import type { KafkaControl } from './provided.js';
+import type { KafkaControl } from './types.js';
 import { waitFor } from './wait.js';
 
 const READY_TIMEOUT_MS = 60_000;

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileSize, logSince, run } from './exec.js';
 import { pgBindir } from './pg-bindir.js';
 import { freePort } from './ports.js';
-import type { PgControl } from './provided.js';
+import type { PgControl } from './types.js';
 
 /** How a running cluster is shut down: `fast` rolls back sessions, `immediate` is a crash. */
 export type PgStopMode = 'fast' | 'immediate';
@@ -22,6 +22,11 @@ host replication all 127.0.0.1/32 scram-sha-256
 /**
  * Starts a throwaway PostgreSQL cluster (wal_level=logical) in a temp dir on a free port, as the
  * `postgres` OS user when we are root (initdb refuses root). Ready when this resolves.
+ *
+ * `cdc demo` has its own, smaller one (cli/demo/throwaway-postgres.ts), and both find the server
+ * binaries and the port the same way (cli/demo/server-setup.ts). This one stays out of the product:
+ * it gives the tests password authentication (they check wrong passwords), crash restarts, control
+ * by plain JSON from other processes, and settings for many slots -- nothing a demo needs.
  */
 export async function startLocalPostgres(): Promise<PgControl> {
   const bindir = pgBindir();
