@@ -5,8 +5,9 @@
  */
 import { ConfigError, type LogLevel } from '../common/index.js';
 import { parseLogLocation, validatePrefix, type LogLocation } from '../compaction/index.js';
-import { parseTableList, validatePgUrl } from '../source-postgres/index.js';
+import { parseTableList, validatePgUrl, type CaptureRules } from '../source-postgres/index.js';
 import { checkReplicaDirectory } from '../sink-sqlite/index.js';
+import { resolveCapture, type CaptureFlags } from './capture-config.js';
 import { kafkaSecurity, type KafkaSecurityFlags } from './kafka-security.js';
 import { securePgUrl, type PgSecurityFlags } from './pg-security.js';
 
@@ -36,6 +37,8 @@ export interface StartConfig extends CommonConfig {
   retryWindowMs: number | undefined;
   /** How often `cdc start` checks the catalog for new, changed and dropped tables (ms). */
   tablePollMs: number;
+  /** Columns excluded and masked, row filters. */
+  capture: CaptureRules;
 }
 
 export interface SinkCommandConfig extends CommonConfig {
@@ -48,7 +51,7 @@ export interface SinkCommandConfig extends CommonConfig {
   retryWindowMs: number | undefined;
 }
 
-export interface StartFlags extends ServiceFlags {
+export interface StartFlags extends ServiceFlags, CaptureFlags {
   pg?: string;
   log?: string;
   tables?: string;
@@ -155,6 +158,7 @@ export function resolveStartConfig(flags: StartFlags, env: Env): StartConfig {
     tablePollMs: tablePollMs(flags.tablePollMs, env),
     logLevel: logLevel(flags.logLevel, env),
     resnapshot: flags.resnapshot ?? false,
+    capture: resolveCapture(flags, env),
     retryWindowMs: positive(env, 'CDC_RETRY_WINDOW_MS'),
     metricsPort: metricsPort(flags.metricsPort, env),
   };

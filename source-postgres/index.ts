@@ -12,3 +12,8 @@ export { slotStatus } from './slot-status.js';
 export type { SlotStatus } from './slot-status.js';
 export { readTableChunks, readKeyRange } from './table-reader.js';
 export type { KeyOrder } from './table-reader.js';
+export { parseColumnList, parseMaskList, parseRowFilters, MASK_MODES } from './capture-options.js';
+export type { ColumnRef, MaskMode, MaskRule, RowFilter } from './capture-options.js';
+export { captureRules, CaptureRules } from './capture-rules.js';
+export type { CaptureRuleInput, TableRules } from './capture-rules.js';
+export { maskValue, REDACTED } from './masking.js';

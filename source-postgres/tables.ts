@@ -150,7 +150,7 @@ export class CapturedTables {
     const unaudited = topics.filter((t) => !this.audited.has(t));
     await auditTopics(o.log, unaudited);
     for (const t of unaudited) this.audited.add(t);
-    await ensurePublication(o.client, o.publication, captured);
+    await ensurePublication(o.client, o.publication, captured, o.mapper.rules);
 
     const existing = new Set(all.map((t) => tableRef(t.schema, t.table)));
     const drops = [...this.done.entries()].filter(([ref]) => !existing.has(ref)).map(([, d]) => d);

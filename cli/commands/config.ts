@@ -6,6 +6,7 @@
 import type { Argv } from 'yargs';
 import { redact, redactUrl } from '../../common/index.js';
 import { parseTableList, validatePgUrl } from '../../source-postgres/index.js';
+import { resolveCapture } from '../capture-config.js';
 import { loadConfigFile } from '../config-file.js';
 import { logLevel, logLocation, metricsPort, prefix, type Env, type StartFlags } from '../config.js';
 import { serviceOptions } from '../options.js';
@@ -31,6 +32,10 @@ export function builder(y: Argv): Argv<ConfigFlags> {
     .option('publication', { type: 'string' })
     .option('topic-prefix', { type: 'string' })
     .option('replica', { type: 'string' })
+    .option('exclude-columns', { type: 'string' })
+    .option('mask-columns', { type: 'string' })
+    .option('mask-key-file', { type: 'string' })
+    .option('row-filter', { type: 'string', array: true })
     .option('json', { type: 'boolean', describe: 'print JSON' }) as unknown as Argv<ConfigFlags>;
 }
 
@@ -54,7 +59,8 @@ export function configRows(flags: Record<string, unknown>, env: Env, rawEnv: Env
     let value: string | undefined;
     let from: string;
     if (flag !== undefined && flag !== null) {
-      value = String(flag);
+      // Repeated flags (--row-filter) print as the JSON list they are.
+      value = Array.isArray(flag) ? JSON.stringify(flag) : String(flag);
       from = `flag --${s.key}`;
     } else if (rawEnv[s.env] !== undefined && rawEnv[s.env] !== '') {
       value = rawEnv[s.env];
@@ -83,6 +89,7 @@ export async function run(flags: ConfigFlags, env: Env, rawEnv: Env = env): Prom
   logLevel(flags.logLevel, env);
   metricsPort(flags.metricsPort, env);
   prefix(flags.topicPrefix, env);
+  resolveCapture(flags, env);
   for (const v of unknownVariables(rawEnv)) process.stderr.write(`warning: ${unknownVariableMessage(v)}\n`);
   const rows = configRows(flags as Record<string, unknown>, env, rawEnv);
   if (flags.json) {

@@ -20,6 +20,10 @@ export function builder(y: Argv): Argv<StartFlags> {
     .option('slot', { type: 'string', describe: 'replication slot name (default cdc)' })
     .option('publication', { type: 'string', describe: 'publication name (default: the slot name)' })
     .option('topic-prefix', { type: 'string', describe: 'topic name prefix (default cdc)' })
+    .option('exclude-columns', { type: 'string', describe: 'schema.table.column,… never written to the log (env CDC_EXCLUDE_COLUMNS)' })
+    .option('mask-columns', { type: 'string', describe: 'schema.table.column=hash|null|redact,… masked before the log (env CDC_MASK_COLUMNS)' })
+    .option('mask-key-file', { type: 'string', describe: 'file holding the secret key of hash masking (or env CDC_MASK_KEY)' })
+    .option('row-filter', { type: 'string', array: true, describe: "schema.table=SQL expression: capture only the rows it holds for (repeat per table; env CDC_ROW_FILTER as JSON)" })
     .option('resnapshot', { type: 'boolean', describe: 'replace a lost slot with a new one and read every table again (tombstoning rows deleted meanwhile)' })
     .option('table-poll-ms', { type: 'number', describe: 'how often to look for new, changed and dropped tables (default 10000, env CDC_TABLE_POLL_MS)' }) as unknown as Argv<StartFlags>;
 }
@@ -50,7 +54,7 @@ export async function run(flags: StartFlags, env: Env): Promise<void> {
     await createSource(
       {
         pgUrl: config.pgUrl, prefix: config.prefix, slot: config.slot, publication: config.publication, tables: config.tables,
-        resnapshot: config.resnapshot, retryWindowMs: config.retryWindowMs, tablePollMs: config.tablePollMs,
+        resnapshot: config.resnapshot, retryWindowMs: config.retryWindowMs, tablePollMs: config.tablePollMs, capture: config.capture,
       },
       { log, logger, onStreaming },
     ).run(signal);
