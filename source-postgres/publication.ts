@@ -39,7 +39,7 @@ export async function ensurePublication(client: pg.Client, name: string, tables:
   const found = await client.query<{ all: string; viaroot: string }>('SELECT puballtables::text AS all, pubviaroot::text AS viaroot FROM pg_publication WHERE pubname = $1', [name]);
   const existing = found.rows[0];
   if (!existing && filtered) {
-    await setFiltered(client, name, tables, rules, `CREATE PUBLICATION ${quoteIdent(name)}${list ? ` FOR TABLE ${filteredTableList(tables, rules)}` : ''} ${OPTIONS}`);
+    await setFiltered(client, name, tables, rules, (ts) => `CREATE PUBLICATION ${quoteIdent(name)}${ts.length > 0 ? ` FOR TABLE ${filteredTableList(ts, rules)}` : ''} ${OPTIONS}`);
     return;
   }
   if (!existing) {
@@ -64,7 +64,7 @@ export async function ensurePublication(client: pg.Client, name: string, tables:
     });
   }
   if (filtered && tables.length > 0) {
-    await setFiltered(client, name, tables, rules, `ALTER PUBLICATION ${quoteIdent(name)} SET TABLE ${filteredTableList(tables, rules)}`);
+    await setFiltered(client, name, tables, rules, (ts) => `ALTER PUBLICATION ${quoteIdent(name)} SET TABLE ${filteredTableList(ts, rules)}`);
     return;
   }
   const current = await client.query<{ schemaname: string; tablename: string }>('SELECT schemaname, tablename FROM pg_publication_tables WHERE pubname = $1', [name]);
@@ -77,13 +77,13 @@ export async function ensurePublication(client: pg.Client, name: string, tables:
 }
 
 /** Runs publication DDL with row filters; commits only if every filter keeps the replica-identity rule. */
-async function setFiltered(client: pg.Client, name: string, tables: readonly CatalogTable[], rules: CaptureRules, ddl: string): Promise<void> {
+async function setFiltered(client: pg.Client, name: string, tables: readonly CatalogTable[], rules: CaptureRules, ddl: (tables: readonly CatalogTable[]) => string): Promise<void> {
   await client.query('BEGIN');
   try {
-    await runFilterDdl(client, ddl);
+    await runFilterDdl(client, ddl(tables));
   } catch (e) {
     await client.query('ROLLBACK').catch(() => undefined);
-    throw await filterRefused(client, name, tables, rules, e);
+    throw await filterRefused(client, ddl, tables, rules, e);
   }
   try {
     await checkFilterColumns(client, name, tables, rules);

@@ -15,7 +15,7 @@ import type pg from 'pg';
 import { CdcError, messageOf } from '../common/index.js';
 import type { CatalogTable } from './catalog.js';
 import type { CaptureRules } from './capture-rules.js';
-import { qualified, quoteIdent } from './connect.js';
+import { qualified } from './connect.js';
 
 /** The FOR TABLE list, each table with its row filter. */
 export function filteredTableList(tables: readonly CatalogTable[], rules: CaptureRules): string {
@@ -51,14 +51,17 @@ export function filtersUnsupported(rules: CaptureRules): CdcError {
   });
 }
 
-/** Wraps PostgreSQL's refusal of a filter, naming the table (found by trying each filter alone). */
-export async function filterRefused(client: pg.Client, publication: string, tables: readonly CatalogTable[], rules: CaptureRules, e: unknown): Promise<CdcError> {
+/**
+ * Wraps PostgreSQL's refusal of a filter, naming the table: found by running the same DDL (`ddl`
+ * of a table list) for each filtered table alone, each time rolled back.
+ */
+export async function filterRefused(client: pg.Client, ddl: (tables: readonly CatalogTable[]) => string, tables: readonly CatalogTable[], rules: CaptureRules, e: unknown): Promise<CdcError> {
   for (const t of tables) {
     const where = rules.filter(t.schema, t.table);
     if (!where) continue;
     await client.query('BEGIN');
     try {
-      await runFilterDdl(client, `ALTER PUBLICATION ${quoteIdent(publication)} SET TABLE ${filteredTableList([t], rules)}`);
+      await runFilterDdl(client, ddl([t]));
     } catch (one) {
       return rejected(t, where, messageOf(one), one);
     } finally {
