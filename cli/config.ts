@@ -223,8 +223,8 @@ export function resolveStatusConfig(flags: StatusFlags, env: Env): StatusConfig 
   };
 }
 
-/** `cdc verify` flags as yargs parses them. */
-export interface VerifyFlags {
+/** `cdc verify` flags as yargs parses them (the capture options too: see verify.ts). */
+export interface VerifyFlags extends CaptureFlags {
   pg?: string;
   replica?: string;
   tables?: string;
@@ -239,6 +239,8 @@ export interface VerifyConfig extends CommonConfig {
   tables: { schema: string; table: string }[] | undefined;
   /** Seconds a differing chunk is re-checked while the replica may still be catching up. */
   settleSeconds: number;
+  /** The capture rules the replica was made under: the source is read through them. */
+  capture: CaptureRules;
 }
 
 /** `cdc verify`: a source URL and an existing replica; `--settle` in seconds, 0 or more. */
@@ -257,6 +259,7 @@ export function resolveVerifyConfig(flags: VerifyFlags, env: Env): VerifyConfig 
     replica,
     tables: tables ? parseTableList(tables) : undefined,
     settleSeconds: settle,
+    capture: resolveCapture(flags, env),
     logLevel: logLevel(flags.logLevel, env),
   };
 }

@@ -9,7 +9,7 @@ import { parseTableList, validatePgUrl } from '../../source-postgres/index.js';
 import { resolveCapture } from '../capture-config.js';
 import { loadConfigFile } from '../config-file.js';
 import { logLevel, logLocation, metricsPort, prefix, type Env, type StartFlags } from '../config.js';
-import { serviceOptions } from '../options.js';
+import { captureOptions, serviceOptions } from '../options.js';
 import { securePgUrl } from '../pg-security.js';
 import { SETTINGS, unknownVariableMessage, unknownVariables } from '../settings.js';
 
@@ -23,7 +23,7 @@ interface ConfigFlags extends StartFlags {
 }
 
 export function builder(y: Argv): Argv<ConfigFlags> {
-  return serviceOptions(y, { pg: true })
+  return captureOptions(serviceOptions(y, { pg: true }))
     .positional('action', { type: 'string', choices: ['print'], describe: 'print: show every setting and where it came from' })
     .option('pg', { type: 'string', describe: 'PostgreSQL URL (env CDC_PG_URL)' })
     .option('log', { type: 'string', describe: 'kafka://host:port[,…] or a directory (env CDC_LOG)' })
@@ -32,10 +32,6 @@ export function builder(y: Argv): Argv<ConfigFlags> {
     .option('publication', { type: 'string' })
     .option('topic-prefix', { type: 'string' })
     .option('replica', { type: 'string' })
-    .option('exclude-columns', { type: 'string' })
-    .option('mask-columns', { type: 'string' })
-    .option('mask-key-file', { type: 'string' })
-    .option('row-filter', { type: 'string', array: true })
     .option('json', { type: 'boolean', describe: 'print JSON' }) as unknown as Argv<ConfigFlags>;
 }
 
