@@ -64,7 +64,7 @@ export async function ensurePublication(client: pg.Client, name: string, tables:
     });
   }
   if (filtered && tables.length > 0) {
-    await setFiltered(client, name, tables, rules, (ts) => `ALTER PUBLICATION ${quoteIdent(name)} SET TABLE ${filteredTableList(ts, rules)}`);
+    await setFilteredTables(client, name, tables, rules);
     return;
   }
   const current = await client.query<{ schemaname: string; tablename: string }>('SELECT schemaname, tablename FROM pg_publication_tables WHERE pubname = $1', [name]);
@@ -76,6 +76,58 @@ export async function ensurePublication(client: pg.Client, name: string, tables:
   if (extra.length > 0) await client.query(`ALTER PUBLICATION ${quoteIdent(name)} DROP TABLE ${extra.join(', ')}`);
 }
 
+/** Per connection and publication: the table list last set with filters, and the catalog's rows right after. */
+const applied = new WeakMap<pg.Client, Map<string, { wanted: string; rows: string }>>();
+
+/** The publication's tables and their filters, as the catalog has them (PostgreSQL 15). */
+async function publishedRows(client: pg.Client, name: string): Promise<{ schemaname: string; tablename: string; rowfilter: string | null }[]> {
+  const res = await client.query<{ schemaname: string; tablename: string; rowfilter: string | null }>(
+    'SELECT schemaname, tablename, rowfilter FROM pg_publication_tables WHERE pubname = $1 ORDER BY 1, 2',
+    [name],
+  );
+  return res.rows;
+}
+
+/**
+ * Sets the table list with filters, unless it is as this connection last set it (every poll
+ * would otherwise run DDL). A role that does not own the publication cannot set it: a
+ * publication its owner made with the same tables, each filtered exactly where --row-filter
+ * filters, is used as it is (its filters checked like cdc's own); any other is refused with the
+ * statement its owner should run.
+ */
+async function setFilteredTables(client: pg.Client, name: string, tables: readonly CatalogTable[], rules: CaptureRules): Promise<void> {
+  const wanted = filteredTableList(tables, rules);
+  const memo = applied.get(client) ?? new Map<string, { wanted: string; rows: string }>();
+  applied.set(client, memo);
+  const before = await publishedRows(client, name);
+  if (memo.get(name)?.wanted === wanted && memo.get(name)?.rows === JSON.stringify(before)) return;
+  const ddl = `ALTER PUBLICATION ${quoteIdent(name)} SET TABLE ${wanted}`;
+  try {
+    await setFiltered(client, name, tables, rules, (ts) => `ALTER PUBLICATION ${quoteIdent(name)} SET TABLE ${filteredTableList(ts, rules)}`);
+  } catch (e) {
+    if (!(e instanceof NotOwner)) throw e;
+    const same =
+      before.length === tables.length &&
+      tables.every((t) => before.some((r) => r.schemaname === t.schema && r.tablename === t.table && (r.rowfilter !== null) === (rules.filter(t.schema, t.table) !== null)));
+    if (!same) {
+      throw new CdcError('ROW_FILTER_REJECTED', `publication ${name} is not this role's to change, and its tables or row filters are not those of --tables / --row-filter`, {
+        exitCode: 2,
+        hint: `as the publication's owner run: ${ddl}`,
+        cause: e.cause,
+      });
+    }
+    await checkFilterColumns(client, name, tables, rules);
+  }
+  memo.set(name, { wanted, rows: JSON.stringify(await publishedRows(client, name)) });
+}
+
+/** The role may not change the publication (SQLSTATE 42501: it is not the owner). */
+class NotOwner extends Error {}
+
+function sqlState(e: unknown): string {
+  return typeof e === 'object' && e !== null && 'code' in e ? String((e as { code: unknown }).code) : '';
+}
+
 /** Runs publication DDL with row filters; commits only if every filter keeps the replica-identity rule. */
 async function setFiltered(client: pg.Client, name: string, tables: readonly CatalogTable[], rules: CaptureRules, ddl: (tables: readonly CatalogTable[]) => string): Promise<void> {
   await client.query('BEGIN');
@@ -83,6 +135,7 @@ async function setFiltered(client: pg.Client, name: string, tables: readonly Cat
     await runFilterDdl(client, ddl(tables));
   } catch (e) {
     await client.query('ROLLBACK').catch(() => undefined);
+    if (sqlState(e) === '42501') throw new NotOwner(messageOf(e), { cause: e });
     throw await filterRefused(client, ddl, tables, rules, e);
   }
   try {
