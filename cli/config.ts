@@ -183,6 +183,41 @@ export function resolveSinkConfig(flags: SinkFlags, env: Env): SinkCommandConfig
   };
 }
 
+/** `cdc resnapshot` flags as yargs parses them. */
+export interface ResnapshotFlags extends ServiceFlags {
+  pg?: string;
+  log?: string;
+  tables?: string;
+  slot?: string;
+  topicPrefix?: string;
+  logLevel?: string;
+}
+
+/** `cdc resnapshot`, resolved. */
+export interface ResnapshotConfig extends CommonConfig {
+  pgUrl: string;
+  log: LogLocation;
+  tables: { schema: string; table: string }[];
+  slot: string;
+  prefix: string;
+}
+
+/** `cdc resnapshot`: the source, the log and slot of the running `cdc start`, and the tables (required). */
+export function resolveResnapshotConfig(flags: ResnapshotFlags, env: Env): ResnapshotConfig {
+  const tables = flags.tables === undefined ? [] : parseTableList(flags.tables);
+  if (tables.length === 0) {
+    throw new ConfigError('RESNAPSHOT_NO_TABLES', 'cdc resnapshot needs the tables to read again', { hint: 'pass --tables schema.table,… (an unqualified name means public)' });
+  }
+  return {
+    pgUrl: securePgUrl(validatePgUrl(flags.pg ?? env['CDC_PG_URL']), flags, env),
+    log: logLocation(flags.log, env, flags),
+    tables,
+    slot: flags.slot ?? env['CDC_SLOT'] ?? 'cdc',
+    prefix: prefix(flags.topicPrefix, env),
+    logLevel: logLevel(flags.logLevel, env),
+  };
+}
+
 /** `cdc status` flags as yargs parses them. */
 export interface StatusFlags {
   pg?: string;

@@ -67,6 +67,11 @@ export const ERROR_CODES = {
   CAPTURE_RULE_UNMATCHED: 'warning: --exclude-columns, --mask-columns or --row-filter names a table or column the database does not have',
   CAPTURE_SETTINGS_CHANGED: 'warning: the capture settings differ from those of the last cdc start with this slot',
 
+  // cdc resnapshot
+  RESNAPSHOT_NO_TABLES: 'cdc resnapshot was not given the tables to read again',
+  RESNAPSHOT_NOT_CAPTURED: 'cdc resnapshot names a table cdc does not capture (no key)',
+  RESNAPSHOT_NO_SLOT: 'cdc resnapshot names a replication slot that does not exist',
+
   // The change stream of cdc start
   STREAM_ENDED: 'the replication connection to PostgreSQL closed',
   STREAM_FAILED: 'the replication stream failed',

@@ -17,3 +17,6 @@ export type { ColumnRef, MaskMode, MaskRule, RowFilter } from './capture-options
 export { captureRules, CaptureRules } from './capture-rules.js';
 export type { CaptureRuleInput, TableRules } from './capture-rules.js';
 export { maskValue, REDACTED } from './masking.js';
+export { requestResnapshot, RESNAPSHOT_PREFIX } from './resnapshot-request.js';
+export type { ResnapshotRequest } from './resnapshot-request.js';
+export { listTables, selectTables } from './catalog.js';
