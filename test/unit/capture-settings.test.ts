@@ -1,6 +1,7 @@
 /**
  * The capture options as configuration: config files (a row filter map), `cdc config print` (the
- * mask key as ***), and the words the next `cdc start` uses for a changed setting.
+ * mask key as ***), the words the next `cdc start` uses for a changed setting, and the reading of
+ * a `cdc resnapshot` request.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,6 +12,7 @@ import { resolveCapture } from '../../cli/capture-config.js';
 import { configFileEnv } from '../../cli/config-file.js';
 import { captureRules, parseColumnList, parseMaskList, parseRowFilters } from '../../source-postgres/index.js';
 import { captureSettings, describeChanges } from '../../source-postgres/capture-settings.js';
+import { parseResnapshotRequest } from '../../source-postgres/resnapshot-request.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cdc-capture-'));
 
@@ -57,5 +59,14 @@ describe('what changed since the last start', () => {
       'the mask key changed: hashed columns get new hashes',
     ]);
     expect(describeChanges(before, before)).toEqual([]);
+  });
+});
+
+describe('a cdc resnapshot request in the WAL', () => {
+  it('names tables for one slot; anything else is not a request for it', () => {
+    const content = Buffer.from(JSON.stringify({ slot: 'cdc', tables: [{ schema: 'public', table: 'orders' }, { schema: 1 }] }));
+    expect(parseResnapshotRequest(content, 'cdc')).toEqual([{ schema: 'public', table: 'orders' }]);
+    expect(parseResnapshotRequest(content, 'other')).toBeNull();
+    expect(parseResnapshotRequest(Buffer.from('not json'), 'cdc')).toBeNull();
   });
 });
