@@ -1,14 +1,15 @@
 /**
  * Column exclusion and masking on the embedded log, set through a config file and CDC_MASK_KEY:
  * no byte of any file of the log directory, and no byte of the replica file, holds an excluded or
- * masked value (or the key), from the snapshot or the stream.
+ * masked value (or the key), from the snapshot or the stream. And `cdc resnapshot` beside a
+ * `cdc start` writing the embedded log: it reads the embedded log's state while the writer runs.
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDatabase, runCli, sql, uniqueName, waitFor, type CliProcess, type TestDatabase } from '../harness/index.js';
+import { createDatabase, runCli, runCliToEnd, sql, uniqueName, waitFor, type CliProcess, type TestDatabase } from '../harness/index.js';
 
 const MASK_KEY = 'embedded-mask-key-5e1d0c9b8a7f';
 const SECRETS = ['TOKEN-SNAPSHOT-1', 'TOKEN-STREAM-2', 'card-4111-snap', 'card-4222-stream', 'Plain-Surname-A', 'Plain-Surname-B', MASK_KEY];
@@ -81,5 +82,21 @@ describe('capture rules on the embedded log, from a config file', () => {
     expect(bytes).toContain(String(rows[1]?.['card']));
     for (const s of SECRETS) expect(bytes.includes(s), `${s} in the log or replica`).toBe(false);
     for (const p of running) expect(p.stderr()).not.toContain(MASK_KEY);
+  });
+
+  it('cdc resnapshot reads a table again beside a cdc start on the embedded log, masking the rows it reads', async () => {
+    const log = join(dir, 'log2');
+    const slot = uniqueName('slot');
+    const source = runCli(['start', '--pg', db.url, '--log', log, '--slot', slot, '--exclude-columns', 'people.token', '--mask-columns', 'people.card=redact,people.surname=redact'], { env: { CDC_MASK_KEY: MASK_KEY } });
+    running.push(source);
+    await source.waitForOutput(/streaming changes/, 60_000);
+    const r = await runCliToEnd(['resnapshot', '--pg', db.url, '--log', log, '--slot', slot, '--tables', 'people']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/public\.people: read again \(2 rows\)/);
+    await source.waitForOutput(/reading tables again on request/, 10_000);
+    source.kill('SIGTERM');
+    expect((await source.exited).code).toBe(0);
+    const bytes = bytesUnder(log);
+    for (const s of SECRETS) expect(bytes.includes(s), `${s} in the log`).toBe(false);
   });
 });
