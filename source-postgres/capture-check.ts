@@ -5,7 +5,7 @@
  */
 import type pg from 'pg';
 import type { Logger } from '../common/index.js';
-import { tableColumns, type CatalogTable } from './catalog.js';
+import { generatedColumns, tableColumns, type CatalogTable } from './catalog.js';
 import type { CaptureRules } from './capture-rules.js';
 
 export async function checkCaptureRules(client: pg.Client, rules: CaptureRules, captured: readonly CatalogTable[], logger: Logger): Promise<void> {
@@ -19,7 +19,8 @@ export async function checkCaptureRules(client: pg.Client, rules: CaptureRules, 
       continue;
     }
     rules.checkKey(table.schema, table.table, table.key);
-    const have = new Set((await tableColumns(client, table.oid)).map((c) => c.name));
+    // Stored generated columns are columns of the log too (changes.ts), though pgoutput omits them.
+    const have = new Set([...(await tableColumns(client, table.oid)), ...(await generatedColumns(client, table.oid)).generated].map((c) => c.name));
     const missing = named.columns.filter((c) => !have.has(c));
     if (missing.length > 0) {
       logger.warn(`capture rules name column ${missing.map((c) => `${table.schema}.${table.table}.${c}`).join(', ')}, which the table does not have: they apply if it is added`, {

@@ -18,7 +18,7 @@ import { readTopic } from './support/topic.js';
 
 const MASK_KEY = 'test-mask-key-7f3a9c1e5b2d8f4a6c0e';
 /** Values that must never reach the log in plain text. */
-const SECRETS = ['SSN-111-11-PLAIN', 'SSN-222-22-PLAIN', 'SSN-333-33-PLAIN', 'ann.secret@example.com', 'ann.new.secret@example.com', 'bob.secret@example.com', 'carol.secret@example.com', 'Annabel-Plainname', 'Bobby-Plainname', 'Carol-Plainname', '555-0101-PLAIN', '555-0303-PLAIN', MASK_KEY];
+const SECRETS = ['SSN-111-11-PLAIN', 'SSN-222-22-PLAIN', 'SSN-333-33-PLAIN', 'ann.secret@example.com', 'ann.new.secret@example.com', 'bob.secret@example.com', 'carol.secret@example.com', 'Annabel-Plainname', 'Bobby-Plainname', 'Carol-Plainname', '555-0101-PLAIN', '555-0303-PLAIN', 'generated-domain-plain', MASK_KEY];
 
 const hmac = (value: string): string => createHmac('sha256', MASK_KEY).update(value, 'utf8').digest('hex');
 
@@ -34,7 +34,7 @@ describe('capture rules: excluded and masked columns, row filters', () => {
   const keyFile = (): string => join(dir, 'mask.key');
   const rules = (exclude = 'users.ssn'): string[] => [
     '--exclude-columns', exclude,
-    '--mask-columns', 'users.email=hash,public.users.name=redact,users.phone=null',
+    '--mask-columns', 'users.email=hash,public.users.name=redact,users.phone=null,users.domain=redact',
     '--mask-key-file', keyFile(),
     '--row-filter', "orders=status <> 'archived'",
   ];
@@ -95,9 +95,10 @@ describe('capture rules: excluded and masked columns, row filters', () => {
     writeFileSync(keyFile(), `${MASK_KEY}\n`);
     await sql(
       db.url,
-      `CREATE TABLE users (id int PRIMARY KEY, name text, email text, ssn text, score int, phone text);
+      `CREATE TABLE users (id int PRIMARY KEY, name text, email text, ssn text, score int, phone text, domain text GENERATED ALWAYS AS (split_part(email, '@', 2)) STORED);
        INSERT INTO users VALUES (1, 'Annabel-Plainname', 'ann.secret@example.com', 'SSN-111-11-PLAIN', 10, '555-0101-PLAIN'),
                                 (2, 'Bobby-Plainname', 'bob.secret@example.com', 'SSN-222-22-PLAIN', 20, NULL);
+       INSERT INTO users (id, name, email) VALUES (5, 'Eve', 'eve@generated-domain-plain.test');
        CREATE TABLE orders (id int PRIMARY KEY, status text NOT NULL, total int, note text);
        ALTER TABLE orders REPLICA IDENTITY FULL;
        INSERT INTO orders VALUES (1, 'open', 10, 'first'), (2, 'archived', 20, 'second'), (3, 'open', 30, 'third');`,
@@ -119,17 +120,21 @@ describe('capture rules: excluded and masked columns, row filters', () => {
       db.url,
       `INSERT INTO users VALUES (3, 'Carol-Plainname', 'carol.secret@example.com', 'SSN-333-33-PLAIN', 30, '555-0303-PLAIN');
        INSERT INTO users VALUES (4, 'Dan', 'carol.secret@example.com', NULL, 40, NULL);
+       UPDATE users SET score = 50 WHERE id = 5;
        UPDATE users SET email = 'ann.new.secret@example.com', score = 11 WHERE id = 1;`,
     );
     const users = await until('users 1, 3 and 4 in the replica with the streamed changes', () => {
       const r = rows('users');
-      return r && r.get('1')?.['score'] === 11 && r.has('3') && r.has('4') ? r : undefined;
+      return r && r.get('1')?.['score'] === 11 && r.has('3') && r.has('4') && r.get('5')?.['score'] === 50 ? r : undefined;
     });
-    expect(columns('users')).toEqual(['id', 'name', 'email', 'score', 'phone']);
+    expect(columns('users')).toEqual(['id', 'name', 'email', 'score', 'phone', 'domain']);
+    // A stored generated column can be masked like any other, and is no unknown column.
+    expect(source.stderr()).not.toContain('CAPTURE_RULE_UNMATCHED');
+    expect(users.get('5')?.['domain']).toBe('***');
     // From the snapshot (2) and the stream (1, 3, 4): hash is HMAC-SHA-256 of the text, keyed.
-    expect(users.get('2')).toEqual({ id: 2, name: '***', email: hmac('bob.secret@example.com'), score: 20, phone: null });
-    expect(users.get('1')).toEqual({ id: 1, name: '***', email: hmac('ann.new.secret@example.com'), score: 11, phone: null });
-    expect(users.get('3')).toEqual({ id: 3, name: '***', email: hmac('carol.secret@example.com'), score: 30, phone: null });
+    expect(users.get('2')).toEqual({ id: 2, name: '***', email: hmac('bob.secret@example.com'), score: 20, phone: null, domain: '***' });
+    expect(users.get('1')).toEqual({ id: 1, name: '***', email: hmac('ann.new.secret@example.com'), score: 11, phone: null, domain: '***' });
+    expect(users.get('3')).toEqual({ id: 3, name: '***', email: hmac('carol.secret@example.com'), score: 30, phone: null, domain: '***' });
     // Equal values, equal hashes: a masked column still joins.
     expect(users.get('4')?.['email']).toBe(users.get('3')?.['email']);
   });
@@ -208,7 +213,7 @@ describe('capture rules: excluded and masked columns, row filters', () => {
   it('cdc verify with the same rules compares masked columns as masked and filtered tables within the filter', async () => {
     const same = await runCliToEnd(['verify', '--pg', db.url, '--replica', replica(), ...rules('users.ssn,users.score')]);
     expect(same.code, same.stdout + same.stderr).toBe(0);
-    expect(same.stdout).toMatch(/users: equal \(4 rows/);
+    expect(same.stdout).toMatch(/users: equal \(5 rows/);
     expect(same.stdout).toMatch(/orders: equal \(3 rows/);
     // Without them the replica is not the source, and verify says so.
     const plain = await runCliToEnd(['verify', '--pg', db.url, '--replica', replica(), '--settle', '0']);
