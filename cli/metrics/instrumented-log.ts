@@ -119,7 +119,8 @@ export class InstrumentedLog implements TopicLog {
     }
     // Snapshot markers: progress after each chunk says `"done":false`; only a finished table counts.
     for (const r of records) {
-      if (r.topic === stateTopic && r.value !== null && !r.value.includes('"done":false')) m.snapshotTablesDone.inc();
+      // Only a done marker counts: progress markers and the capture settings are state records too.
+      if (r.topic === stateTopic && r.value !== null && r.value.includes('"done":true')) m.snapshotTablesDone.inc();
     }
     if (newestCommit !== undefined) m.commitToLog.observe(Math.max(0, acked - newestCommit) / 1000);
   }

@@ -37,7 +37,9 @@ describe('InstrumentedLog', () => {
     const m = createMetrics();
     let snapshotting = true;
     const log = new InstrumentedLog(fakeLog(), m, { prefix: 'p', snapshotting: () => snapshotting });
-    await log.append([rec('p.public.t', change(null)), rec('p.public.t', change(null)), rec('p._state', Buffer.from('{}'))]);
+    await log.append([rec('p.public.t', change(null)), rec('p.public.t', change(null)), rec('p._state', Buffer.from('{"done":true,"lsn":"0/1","schema_id":"s","oid":1}')), rec('p._state', Buffer.from('{"done":false,"rows":5}')),
+      // The capture settings a slot ran with are state too, but no table read in full.
+      rec('p._state', Buffer.from('{"tables":{"public.t":{"exclude":["x"],"mask":{},"filter":null}},"maskKeyId":null}'))]);
     snapshotting = false;
     const recent = new Date(Date.now() - 2000).toISOString().replace('Z', '000Z');
     await log.append([rec('p.public.t', change(recent)), rec('p.public.t', null)]);
