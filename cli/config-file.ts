@@ -51,12 +51,14 @@ export function configFileEnv(path: string, text: string): Record<string, string
   return out;
 }
 
-function scalarText(path: string, key: string, value: unknown, scalar: 'number' | 'boolean' | 'list' | undefined): string {
+function scalarText(path: string, key: string, value: unknown, scalar: 'number' | 'boolean' | 'list' | 'map' | undefined): string {
+  // A map (row filters: table → expression) travels as the JSON text its variable holds.
+  if (scalar === 'map' && typeof value === 'object' && value !== null && !Array.isArray(value) && Object.values(value).every((v) => typeof v === 'string')) return JSON.stringify(value);
   if (typeof value === 'string') return value;
   if (scalar === 'number' && typeof value === 'number') return String(value);
   if (scalar === 'boolean' && typeof value === 'boolean') return String(value);
   if (scalar === 'list' && Array.isArray(value) && value.every((v) => typeof v === 'string')) return value.join(',');
-  const want = scalar === 'list' ? 'a string or a list of strings' : scalar ? `a ${scalar} or a string` : 'a string';
+  const want = scalar === 'list' ? 'a string or a list of strings' : scalar === 'map' ? 'an object of table: expression' : scalar ? `a ${scalar} or a string` : 'a string';
   throw new ConfigError('CONFIG_VALUE_INVALID', `config file ${path}: "${key}" is ${JSON.stringify(value)}, not ${want}`, { hint: `write "${key}" as ${want}` });
 }
 

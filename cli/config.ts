@@ -5,8 +5,9 @@
  */
 import { ConfigError, type LogLevel } from '../common/index.js';
 import { parseLogLocation, validatePrefix, type LogLocation } from '../compaction/index.js';
-import { parseTableList, validatePgUrl } from '../source-postgres/index.js';
+import { parseTableList, validatePgUrl, type CaptureRules } from '../source-postgres/index.js';
 import { checkReplicaDirectory } from '../sink-sqlite/index.js';
+import { resolveCapture, type CaptureFlags } from './capture-config.js';
 import { kafkaSecurity, type KafkaSecurityFlags } from './kafka-security.js';
 import { securePgUrl, type PgSecurityFlags } from './pg-security.js';
 import type { Env } from './env.js';
@@ -37,6 +38,8 @@ export interface StartConfig extends CommonConfig {
   retryWindowMs: number | undefined;
   /** How often `cdc start` checks the catalog for new, changed and dropped tables (ms). */
   tablePollMs: number;
+  /** Columns excluded and masked, row filters. */
+  capture: CaptureRules;
 }
 
 export interface SinkCommandConfig extends CommonConfig {
@@ -49,7 +52,7 @@ export interface SinkCommandConfig extends CommonConfig {
   retryWindowMs: number | undefined;
 }
 
-export interface StartFlags extends ServiceFlags {
+export interface StartFlags extends ServiceFlags, CaptureFlags {
   pg?: string;
   log?: string;
   tables?: string;
@@ -156,6 +159,7 @@ export function resolveStartConfig(flags: StartFlags, env: Env): StartConfig {
     tablePollMs: tablePollMs(flags.tablePollMs, env),
     logLevel: logLevel(flags.logLevel, env),
     resnapshot: flags.resnapshot ?? false,
+    capture: resolveCapture(flags, env),
     retryWindowMs: positive(env, 'CDC_RETRY_WINDOW_MS'),
     metricsPort: metricsPort(flags.metricsPort, env),
   };
@@ -177,6 +181,41 @@ export function resolveSinkConfig(flags: SinkFlags, env: Env): SinkCommandConfig
     retryWindowMs: positive(env, 'CDC_RETRY_WINDOW_MS'),
     logLevel: logLevel(flags.logLevel, env),
     metricsPort: metricsPort(flags.metricsPort, env),
+  };
+}
+
+/** `cdc resnapshot` flags as yargs parses them. */
+export interface ResnapshotFlags extends ServiceFlags {
+  pg?: string;
+  log?: string;
+  tables?: string;
+  slot?: string;
+  topicPrefix?: string;
+  logLevel?: string;
+}
+
+/** `cdc resnapshot`, resolved. */
+export interface ResnapshotConfig extends CommonConfig {
+  pgUrl: string;
+  log: LogLocation;
+  tables: { schema: string; table: string }[];
+  slot: string;
+  prefix: string;
+}
+
+/** `cdc resnapshot`: the source, the log and slot of the running `cdc start`, and the tables (required). */
+export function resolveResnapshotConfig(flags: ResnapshotFlags, env: Env): ResnapshotConfig {
+  const tables = flags.tables === undefined ? [] : parseTableList(flags.tables);
+  if (tables.length === 0) {
+    throw new ConfigError('RESNAPSHOT_NO_TABLES', 'cdc resnapshot needs the tables to read again', { hint: 'pass --tables schema.table,… (an unqualified name means public)' });
+  }
+  return {
+    pgUrl: securePgUrl(validatePgUrl(flags.pg ?? env['CDC_PG_URL']), flags, env),
+    log: logLocation(flags.log, env, flags),
+    tables,
+    slot: flags.slot ?? env['CDC_SLOT'] ?? 'cdc',
+    prefix: prefix(flags.topicPrefix, env),
+    logLevel: logLevel(flags.logLevel, env),
   };
 }
 
@@ -220,8 +259,8 @@ export function resolveStatusConfig(flags: StatusFlags, env: Env): StatusConfig 
   };
 }
 
-/** `cdc verify` flags as yargs parses them. */
-export interface VerifyFlags {
+/** `cdc verify` flags as yargs parses them (the capture options too: see verify.ts). */
+export interface VerifyFlags extends CaptureFlags {
   pg?: string;
   replica?: string;
   tables?: string;
@@ -236,6 +275,8 @@ export interface VerifyConfig extends CommonConfig {
   tables: { schema: string; table: string }[] | undefined;
   /** Seconds a differing chunk is re-checked while the replica may still be catching up. */
   settleSeconds: number;
+  /** The capture rules the replica was made under: the source is read through them. */
+  capture: CaptureRules;
 }
 
 /** `cdc verify`: a source URL and an existing replica; `--settle` in seconds, 0 or more. */
@@ -254,6 +295,7 @@ export function resolveVerifyConfig(flags: VerifyFlags, env: Env): VerifyConfig 
     replica,
     tables: tables ? parseTableList(tables) : undefined,
     settleSeconds: settle,
+    capture: resolveCapture(flags, env),
     logLevel: logLevel(flags.logLevel, env),
   };
 }

@@ -11,6 +11,7 @@ import * as config from './commands/config.js';
 import * as copyLog from './commands/copy-log.js';
 import * as demo from './commands/demo.js';
 import * as rebuild from './commands/rebuild.js';
+import * as resnapshot from './commands/resnapshot.js';
 import * as status from './commands/status.js';
 import * as verify from './commands/verify.js';
 import * as sink from './commands/sink.js';
@@ -69,6 +70,7 @@ export async function main(argv: string[], env: Env): Promise<number> {
   parser = register(parser, copyLog as CommandModule<unknown>);
   parser = register(parser, demo as CommandModule<unknown>);
   parser = register(parser, rebuild as CommandModule<unknown>);
+  parser = register(parser, resnapshot as CommandModule<unknown>);
   parser = register(parser, status as CommandModule<unknown>);
   parser = register(parser, verify as CommandModule<unknown>);
   parser = register(parser, config as CommandModule<unknown>);

@@ -11,6 +11,15 @@ export function kafkaOptions<T>(y: Argv<T>): Argv<T> {
     .option('kafka-password-file', { type: 'string', describe: 'file holding the SASL password (or env CDC_KAFKA_PASSWORD)' }) as unknown as Argv<T>;
 }
 
+/** Adds the capture options of `cdc start` (also taken by `verify` and `config print`). */
+export function captureOptions<T>(y: Argv<T>): Argv<T> {
+  return y
+    .option('exclude-columns', { type: 'string', describe: 'schema.table.column,… never written to the log (env CDC_EXCLUDE_COLUMNS)' })
+    .option('mask-columns', { type: 'string', describe: 'schema.table.column=hash|null|redact,… masked before the log (env CDC_MASK_COLUMNS)' })
+    .option('mask-key-file', { type: 'string', describe: 'file holding the secret key of hash masking (or env CDC_MASK_KEY)' })
+    .option('row-filter', { type: 'string', array: true, describe: 'schema.table=SQL expression: only the rows it holds for (repeat per table; env CDC_ROW_FILTER as JSON)' }) as unknown as Argv<T>;
+}
+
 /** Adds `--metrics-port`, the Kafka flags and (with `pg`) the PostgreSQL security flags. */
 export function serviceOptions<T>(y: Argv<T>, { pg }: { pg: boolean }): Argv<T> {
   let out = kafkaOptions(y.option('metrics-port', { type: 'number', describe: 'serve Prometheus /metrics and /healthz on this port (env CDC_METRICS_PORT)' }) as unknown as Argv<T>);

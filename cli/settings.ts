@@ -16,7 +16,7 @@ export interface Setting {
   /** A secret value: never printed, only `***`. */
   readonly secret?: boolean;
   /** A number or boolean is allowed in a config file (written to the env layer as text). */
-  readonly scalar?: 'number' | 'boolean' | 'list';
+  readonly scalar?: 'number' | 'boolean' | 'list' | 'map';
 }
 
 /** The settings of every command, in the order `cdc config print` shows them. */
@@ -36,6 +36,11 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'slot', env: 'CDC_SLOT', fallback: 'cdc' },
   { key: 'publication', env: 'CDC_PUBLICATION', fallback: 'the slot name' },
   { key: 'topic-prefix', env: 'CDC_TOPIC_PREFIX', fallback: 'cdc' },
+  { key: 'exclude-columns', env: 'CDC_EXCLUDE_COLUMNS', fallback: 'none', scalar: 'list' },
+  { key: 'mask-columns', env: 'CDC_MASK_COLUMNS', fallback: 'none', scalar: 'list' },
+  { key: 'mask-key-file', env: 'CDC_MASK_KEY_FILE' },
+  { key: 'mask-key', env: 'CDC_MASK_KEY', secret: true },
+  { key: 'row-filter', env: 'CDC_ROW_FILTER', fallback: 'none', scalar: 'map' },
   { key: 'replica', env: 'CDC_REPLICA' },
   { key: 'metrics-port', env: 'CDC_METRICS_PORT', fallback: 'off', scalar: 'number' },
   { key: 'log-level', env: 'CDC_LOG_LEVEL', fallback: 'info' },

@@ -56,6 +56,22 @@ export const ERROR_CODES = {
   SLOT_CREATE_FAILED: 'PostgreSQL did not create the replication slot',
   SLOT_LOST: 'the replication slot is gone or lost WAL it needed: changes may be missing from the log',
 
+  // What to capture: column exclusion, masking, row filters
+  EXCLUDE_COLUMNS_INVALID: '--exclude-columns has an entry that does not name a column',
+  MASK_COLUMNS_INVALID: '--mask-columns has an entry that is not column=mode (hash, null or redact), or a column both excluded and masked',
+  MASK_KEY_MISSING: 'a column is masked with hash but no mask key is given',
+  ROW_FILTER_INVALID: '--row-filter has an entry that is not table=expression, or names a table twice',
+  ROW_FILTER_UNSUPPORTED: 'row filters need PostgreSQL 15 or later',
+  ROW_FILTER_REJECTED: 'PostgreSQL refused a row filter, or it uses columns outside the replica identity',
+  CAPTURE_KEY_COLUMN: 'a key column is named in --exclude-columns or --mask-columns',
+  CAPTURE_RULE_UNMATCHED: 'warning: --exclude-columns, --mask-columns or --row-filter names a table or column the database does not have',
+  CAPTURE_SETTINGS_CHANGED: 'warning: the capture settings differ from those of the last cdc start with this slot',
+
+  // cdc resnapshot
+  RESNAPSHOT_NO_TABLES: 'cdc resnapshot was not given the tables to read again',
+  RESNAPSHOT_NOT_CAPTURED: 'cdc resnapshot names a table cdc does not capture (no key)',
+  RESNAPSHOT_NO_SLOT: 'cdc resnapshot names a replication slot that does not exist',
+
   // The change stream of cdc start
   STREAM_ENDED: 'the replication connection to PostgreSQL closed',
   STREAM_FAILED: 'the replication stream failed',

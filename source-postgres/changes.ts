@@ -25,6 +25,7 @@ import {
   type SchemaRecord,
   type SourcePosition,
 } from '../compaction/index.js';
+import { CaptureRules } from './capture-rules.js';
 import { generatedColumns, tableColumns, tableKey, tableName, type CatalogColumn, type CatalogTable } from './catalog.js';
 import { quoteIdent, rowsOf } from './connect.js';
 import type { PgoutputMessage, Tuple } from './pgoutput.js';
@@ -62,6 +63,8 @@ export class ChangeMapper {
     private readonly prefix: string,
     /** Told once each time a relation starts being skipped. */
     private readonly onSkip: (reason: SkipReason, oid: number, name: { schema: string; table: string } | null) => void = () => undefined,
+    /** Columns excluded and masked, rows filtered: applied to every definition and row written. */
+    readonly rules: CaptureRules = CaptureRules.none(),
   ) {
     this.types = new TypeResolver(client);
   }
@@ -87,8 +90,10 @@ export class ChangeMapper {
     const columns = [...sent, ...generated.filter((g) => !sent.some((c) => c.name === g.name))].map((c, i) => ({ c, i })).sort((a, b) => at(a.c) - at(b.c) || a.i - b.i).map(({ c }) => c);
     const defs = [];
     for (const c of columns) defs.push(await this.types.column(c.name, c.typeOid, c.typeMod));
-    const base = { schema: name.schema, table: name.table, topic: tableTopic(this.prefix, name.schema, name.table), columns: defs, key };
-    const schema = { ...base, id: schemaId(base) };
+    this.rules.checkKey(name.schema, name.table, key);
+    // Excluded columns leave the definition here, so no schema record, snapshot query or row has them.
+    const base = { schema: name.schema, table: name.table, topic: tableTopic(this.prefix, name.schema, name.table), columns: this.rules.columns(name.schema, name.table, defs), key };
+    const schema = { ...base, id: this.rules.definitionId(name.schema, name.table, schemaId(base)) };
     const computed = generated.filter((g) => !sent.some((c) => c.name === g.name));
     if (computed.length === 0) return { schema, generated: null };
     const typeOf = new Map(defs.map((d) => [d.name, d.type]));
@@ -162,7 +167,8 @@ export class ChangeMapper {
   }
 
   private rowRecord(schema: SchemaRecord, op: ChangeOp, row: RowValues, source: SourcePosition): AppendRecord {
-    return { topic: schema.topic, key: encodeKey(schema.key, row), value: encodeChange({ op, schemaId: schema.id, after: row, source }) };
+    const after = this.rules.row(schema.schema, schema.table, row);
+    return { topic: schema.topic, key: encodeKey(schema.key, row), value: encodeChange({ op, schemaId: schema.id, after, source }) };
   }
 
   private tombstone(schema: SchemaRecord, row: RowValues): AppendRecord {

@@ -85,6 +85,8 @@ async function snapshotTable(o: SnapshotOptions, table: CatalogTable): Promise<S
   // Lost its key (or vanished) since it was listed: reported by the mapper, read once it has one.
   if (!defined) return undefined;
   const { schema, record } = defined;
+  // The publication's row filter applies to streamed changes only: the read applies it itself.
+  const filter = o.mapper.rules.filter(table.schema, table.table);
   const earlier = o.partial?.get(tableRef(table.schema, table.table));
   const resume = earlier && earlier.schemaId === schema.id && earlier.oid === table.oid ? earlier : undefined;
   const lsn = resume?.lsn ?? formatLsn(o.position);
@@ -95,10 +97,10 @@ async function snapshotTable(o: SnapshotOptions, table: CatalogTable): Promise<S
   } else {
     // A marker left from an earlier read goes first: if this read stops half-way, it is redone.
     await o.delivery.appendNow([...(record ? [record] : []), snapshotUndoneRecord(o.prefix, o.slot, table.schema, table.table)]);
-    await tombstoneVanishedKeys(o.client, o.log, schema, table.partitioned, o.delivery, o.logger);
+    await tombstoneVanishedKeys(o.client, o.log, schema, table.partitioned, o.delivery, o.logger, filter);
   }
   const chunk = o.chunkRows ?? 10_000;
-  const select = keysetQuery(table, schema, chunk);
+  const select = keysetQuery(table, schema, chunk, filter);
   const total = await estimate(o.client, table);
   const started = Date.now();
   let lastReport = started;
@@ -130,16 +132,16 @@ async function snapshotTable(o: SnapshotOptions, table: CatalogTable): Promise<S
   return { schema: table.schema, table: table.table, schemaId: schema.id, oid: table.oid, partitions: table.partitions };
 }
 
-/** The chunk queries of a table: the first chunk, and the chunk after a key (row comparison on the key). */
-function keysetQuery(table: CatalogTable, schema: SchemaRecord, chunk: number): { first: string; next: string; columns: string[] } {
+/** The chunk queries of a table: the first chunk, and the chunk after a key (row comparison on the key), within the row filter if any. */
+function keysetQuery(table: CatalogTable, schema: SchemaRecord, chunk: number, filter: string | null): { first: string; next: string; columns: string[] } {
   const columns = schema.columns.map((c) => c.name);
   const types = new Map(schema.columns.map((c) => [c.name, c.type]));
   const key = schema.key.map(quoteIdent).join(', ');
   const params = schema.key.map((k, i) => `$${i + 1}::${types.get(k) ?? 'text'}`).join(', ');
   const base = `SELECT ${columns.map(quoteIdent).join(', ')} FROM ${rowsOf(table.schema, table.table, table.partitioned)}`;
   return {
-    first: `${base} ORDER BY ${key} LIMIT ${chunk}`,
-    next: `${base} WHERE (${key}) > (${params}) ORDER BY ${key} LIMIT ${chunk}`,
+    first: `${base}${filter ? ` WHERE (${filter})` : ''} ORDER BY ${key} LIMIT ${chunk}`,
+    next: `${base} WHERE ${filter ? `(${filter}) AND ` : ''}(${key}) > (${params}) ORDER BY ${key} LIMIT ${chunk}`,
     columns,
   };
 }

@@ -38,6 +38,9 @@ import {
   type TopicSettings,
 } from '../compaction/index.js';
 import { listTables, selectTables } from './catalog.js';
+import { checkCaptureRules } from './capture-check.js';
+import type { CaptureRules } from './capture-rules.js';
+import { reportCaptureChanges } from './capture-settings.js';
 import { ChangeMapper } from './changes.js';
 import { connectPg } from './connect.js';
 import { Delivery } from './delivery.js';
@@ -65,6 +68,8 @@ export interface SourceConfig {
   resnapshot?: boolean;
   /** How long transient failures are waited out before giving up (ms). */
   retryWindowMs?: number;
+  /** Columns excluded and masked, row filters (capture-rules.ts); none when absent. */
+  capture?: CaptureRules;
 }
 
 export interface SourceDeps {
@@ -132,14 +137,15 @@ async function runOnce(config: SourceConfig, { log, logger, onStreaming }: Sourc
       config.topicSettings ?? defaultTopicSettings,
     );
     await auditTopics(log, [schemaTopic(config.prefix), stateTopic(config.prefix), ...selection.captured.map((t) => tableTopic(config.prefix, t.schema, t.table))], logger);
-    await ensurePublication(client, config.publication, selection.captured);
+    if (config.capture) await checkCaptureRules(client, config.capture, selection.captured, logger);
+    await ensurePublication(client, config.publication, selection.captured, config.capture);
 
     let confirmed = 0n;
     let tables: CapturedTables | undefined;
     const mapper = new ChangeMapper(client, config.prefix, (reason, oid, name) => {
       if (reason === 'keyless' && name) tables?.reportKeyless(name);
       else logger.debug('changes of a relation left out', { oid, reason });
-    });
+    }, config.capture);
     const delivery = new Delivery({
       log,
       logger,
@@ -163,6 +169,7 @@ async function runOnce(config: SourceConfig, { log, logger, onStreaming }: Sourc
     const state = await readSnapshotState(log, config.prefix, config.slot);
     let existing = await findSlot(client, config.slot);
     const logHasSlot = state.done.size > 0 || state.partial.size > 0;
+    if (config.capture) await reportCaptureChanges({ log, prefix: config.prefix, slot: config.slot, rules: config.capture, logger, ranBefore: logHasSlot }, (r) => delivery.appendNow(r));
     if (existing?.walStatus === 'lost' && !config.resnapshot) throw slotLost(config.slot, 'has lost WAL it needed (wal_status = lost)');
     if (!existing && logHasSlot && !config.resnapshot) throw slotLost(config.slot, 'no longer exists, but the log holds its snapshot');
     if (existing && config.resnapshot) {

@@ -32,7 +32,10 @@ function selectSql(schema: string, table: string, columns: readonly string[], ke
   return `SELECT ${columns.map(quoteIdent).join(', ')} FROM ${quoteIdent(schema)}.${quoteIdent(table)}${where} ORDER BY ${key.map(orderExpr).join(', ')}`;
 }
 
-/** Every row of `schema.table` (the given columns, as text), in replica key order, `chunkRows` at a time. */
+/**
+ * Every row of `schema.table` (the given columns, as text), in replica key order, `chunkRows` at a
+ * time; only rows where `filter` holds when one is given (the table's row filter).
+ */
 export async function* readTableChunks(
   client: pg.Client,
   schema: string,
@@ -40,10 +43,11 @@ export async function* readTableChunks(
   columns: readonly string[],
   key: readonly KeyOrder[],
   chunkRows: number,
+  filter: string | null = null,
 ): AsyncGenerator<(string | null)[][]> {
   await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
   try {
-    await client.query(`DECLARE cdc_verify NO SCROLL CURSOR FOR ${selectSql(schema, table, columns, key, '')}`);
+    await client.query(`DECLARE cdc_verify NO SCROLL CURSOR FOR ${selectSql(schema, table, columns, key, filter ? ` WHERE (${filter})` : '')}`);
     for (;;) {
       const res = await client.query<(string | null)[]>({ text: `FETCH ${chunkRows} FROM cdc_verify`, rowMode: 'array' });
       if (res.rows.length === 0) break;
@@ -57,7 +61,7 @@ export async function* readTableChunks(
 
 /**
  * The rows of `schema.table` whose key lies after `after` (exclusive) and up to `upTo`
- * (inclusive), each bound absent for an open end; key values given as text.
+ * (inclusive), each bound absent for an open end; key values given as text. Within `filter` if given.
  */
 export async function readKeyRange(
   client: pg.Client,
@@ -67,6 +71,7 @@ export async function readKeyRange(
   key: readonly KeyOrder[],
   after: readonly (string | null)[] | undefined,
   upTo: readonly (string | null)[] | undefined,
+  filter: string | null = null,
 ): Promise<(string | null)[][]> {
   const params: (string | null)[] = [];
   const row = `(${key.map(orderExpr).join(', ')})`;
@@ -77,7 +82,7 @@ export async function readKeyRange(
     });
     return `(${refs.join(', ')})`;
   };
-  const conditions: string[] = [];
+  const conditions: string[] = filter ? [`(${filter})`] : [];
   if (after) conditions.push(`${row} > ${bound(after)}`);
   if (upTo) conditions.push(`${row} <= ${bound(upTo)}`);
   const where = conditions.length > 0 ? ` WHERE ${conditions.join(' AND ')}` : '';

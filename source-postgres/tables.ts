@@ -45,6 +45,7 @@ import type { ChangeMapper } from './changes.js';
 import { qualified } from './connect.js';
 import type { Delivery } from './delivery.js';
 import { ensurePublication } from './publication.js';
+import { parseResnapshotRequest, RESNAPSHOT_PREFIX } from './resnapshot-request.js';
 import { snapshotTables } from './snapshot.js';
 
 export interface CapturedTablesOptions {
@@ -150,7 +151,7 @@ export class CapturedTables {
     const unaudited = topics.filter((t) => !this.audited.has(t));
     await auditTopics(o.log, unaudited);
     for (const t of unaudited) this.audited.add(t);
-    await ensurePublication(o.client, o.publication, captured);
+    await ensurePublication(o.client, o.publication, captured, o.mapper.rules);
 
     const existing = new Set(all.map((t) => tableRef(t.schema, t.table)));
     const drops = [...this.done.entries()].filter(([ref]) => !existing.has(ref)).map(([, d]) => d);
@@ -181,6 +182,7 @@ export class CapturedTables {
 
   /** A logical message from the stream: if it is this source's pending barrier, the work is done now. */
   async message(prefix: string, content: Buffer, position: bigint): Promise<void> {
+    if (prefix === RESNAPSHOT_PREFIX) return this.resnapshot(content, position);
     if (prefix !== BARRIER_PREFIX || !this.pending) return;
     let barrier: unknown;
     try {
@@ -210,6 +212,30 @@ export class CapturedTables {
       const d = this.done.get(ref);
       if (d && d.schemaId !== id && plan.reads.some((r) => tableRef(r.table.schema, r.table.table) === ref)) this.done.set(ref, { ...d, schemaId: id });
     }
+  }
+
+  /**
+   * A `cdc resnapshot` request reached in the stream (resnapshot-request.ts): the tables it names
+   * are read again now. A table whose read was interrupted resumes it (the request is met again
+   * after a crash); any other starts over, tombstoning the keys it no longer has.
+   */
+  private async resnapshot(content: Buffer, position: bigint): Promise<void> {
+    const { o } = this;
+    const named = parseResnapshotRequest(content, o.slot);
+    if (!named) return;
+    const wanted = new Set(named.map((t) => tableRef(t.schema, t.table)));
+    await this.again('reading tables again', async () => {
+      const all = await listTables(o.client);
+      const reads: Plan['reads'] = [];
+      for (const t of all.filter((t) => t.key.length > 0 && wanted.has(tableRef(t.schema, t.table)))) {
+        if (o.wanted && !o.wanted.some((w) => w.schema === t.schema && w.table === t.table)) continue;
+        const schema = await o.mapper.catalogSchema(t);
+        if (schema) reads.push({ table: t, schemaId: schema.id });
+      }
+      for (const r of reads) this.done.delete(tableRef(r.table.schema, r.table.table));
+      o.logger.info('reading tables again on request (cdc resnapshot)', { tables: reads.map((r) => `${r.table.schema}.${r.table.table}`).join(',') });
+      await this.read(position, reads);
+    });
   }
 
   private async read(position: bigint, reads: Plan['reads'], exported?: ExportedSnapshot): Promise<void> {

@@ -18,7 +18,8 @@ function sameColumns(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((c, i) => c === b[i]);
 }
 
-export async function tombstoneVanishedKeys(client: pg.Client, log: TopicLog, schema: SchemaRecord, partitioned: boolean, delivery: Delivery, logger: Logger): Promise<number> {
+/** `filter`: the table's row filter; a key whose row is outside it is gone from the topic's point of view. */
+export async function tombstoneVanishedKeys(client: pg.Client, log: TopicLog, schema: SchemaRecord, partitioned: boolean, delivery: Delivery, logger: Logger, filter: string | null = null): Promise<number> {
   const end = (await log.endOffsets([schema.topic])).get(schema.topic) ?? 0n;
   if (end === 0n) return 0;
   const types = new Map(schema.columns.map((c) => [c.name, c.type]));
@@ -34,7 +35,7 @@ export async function tombstoneVanishedKeys(client: pg.Client, log: TopicLog, sc
     const values: (string | null)[] = [];
     const tuples = entries.map(({ row }) => `(${schema.key.map((k) => (values.push(row[k] ?? null), `$${values.length}::${types.get(k) ?? 'text'}`)).join(', ')})`);
     const res = await client.query({
-      text: `SELECT ${keyCols} FROM ${rowsOf(schema.schema, schema.table, partitioned)} WHERE (${keyCols}) IN (${tuples.join(', ')})`,
+      text: `SELECT ${keyCols} FROM ${rowsOf(schema.schema, schema.table, partitioned)} WHERE (${keyCols}) IN (${tuples.join(', ')})${filter ? ` AND (${filter})` : ''}`,
       values,
       rowMode: 'array',
     });

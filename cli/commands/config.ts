@@ -6,9 +6,10 @@
 import type { Argv } from 'yargs';
 import { redact, redactUrl } from '../../common/index.js';
 import { parseTableList, validatePgUrl } from '../../source-postgres/index.js';
+import { resolveCapture } from '../capture-config.js';
 import { loadConfigFile } from '../config-file.js';
 import { logLevel, logLocation, metricsPort, prefix, type Env, type StartFlags } from '../config.js';
-import { serviceOptions } from '../options.js';
+import { captureOptions, serviceOptions } from '../options.js';
 import { securePgUrl } from '../pg-security.js';
 import { SETTINGS, unknownVariableMessage, unknownVariables } from '../settings.js';
 
@@ -22,7 +23,7 @@ interface ConfigFlags extends StartFlags {
 }
 
 export function builder(y: Argv): Argv<ConfigFlags> {
-  return serviceOptions(y, { pg: true })
+  return captureOptions(serviceOptions(y, { pg: true }))
     .positional('action', { type: 'string', choices: ['print'], describe: 'print: show every setting and where it came from' })
     .option('pg', { type: 'string', describe: 'PostgreSQL URL (env CDC_PG_URL)' })
     .option('log', { type: 'string', describe: 'kafka://host:port[,…] or a directory (env CDC_LOG)' })
@@ -54,7 +55,8 @@ export function configRows(flags: Record<string, unknown>, env: Env, rawEnv: Env
     let value: string | undefined;
     let from: string;
     if (flag !== undefined && flag !== null) {
-      value = String(flag);
+      // Repeated flags (--row-filter) print as the JSON list they are.
+      value = Array.isArray(flag) ? JSON.stringify(flag) : String(flag);
       from = `flag --${s.key}`;
     } else if (rawEnv[s.env] !== undefined && rawEnv[s.env] !== '') {
       value = rawEnv[s.env];
@@ -83,6 +85,7 @@ export async function run(flags: ConfigFlags, env: Env, rawEnv: Env = env): Prom
   logLevel(flags.logLevel, env);
   metricsPort(flags.metricsPort, env);
   prefix(flags.topicPrefix, env);
+  resolveCapture(flags, env);
   for (const v of unknownVariables(rawEnv)) process.stderr.write(`warning: ${unknownVariableMessage(v)}\n`);
   const rows = configRows(flags as Record<string, unknown>, env, rawEnv);
   if (flags.json) {

@@ -6,14 +6,14 @@ import { createSource } from '../../source-postgres/index.js';
 import { resolveStartConfig, type Env, type StartFlags } from '../config.js';
 import { stopSignal } from '../lifecycle.js';
 import { countingLogger, createMetrics, InstrumentedLog, serveMetrics, slotLag } from '../metrics/index.js';
-import { serviceOptions } from '../options.js';
+import { captureOptions, serviceOptions } from '../options.js';
 import { unknownVariableMessage, unknownVariables } from '../settings.js';
 
 export const command = 'start';
 export const describe = 'capture PostgreSQL changes into key-compacted topics (runs until SIGINT/SIGTERM)';
 
 export function builder(y: Argv): Argv<StartFlags> {
-  return serviceOptions(y, { pg: true })
+  return captureOptions(serviceOptions(y, { pg: true }))
     .option('pg', { type: 'string', describe: 'PostgreSQL URL (env CDC_PG_URL)' })
     .option('log', { type: 'string', describe: 'kafka://host:port[,…] or a directory (env CDC_LOG)' })
     .option('tables', { type: 'string', describe: 'schema.table,… to capture (default: every table with a primary key)' })
@@ -50,7 +50,7 @@ export async function run(flags: StartFlags, env: Env): Promise<void> {
     await createSource(
       {
         pgUrl: config.pgUrl, prefix: config.prefix, slot: config.slot, publication: config.publication, tables: config.tables,
-        resnapshot: config.resnapshot, retryWindowMs: config.retryWindowMs, tablePollMs: config.tablePollMs,
+        resnapshot: config.resnapshot, retryWindowMs: config.retryWindowMs, tablePollMs: config.tablePollMs, capture: config.capture,
       },
       { log, logger, onStreaming },
     ).run(signal);

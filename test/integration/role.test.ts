@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDatabase, REPO_ROOT, runCli, sql, uniqueName, type TestDatabase } from '../harness/index.js';
+import { createDatabase, REPO_ROOT, runCli, runCliToEnd, sql, uniqueName, type TestDatabase } from '../harness/index.js';
 
 describe('the least-privilege role of docs/create-cdc-role.sql', () => {
   let db: TestDatabase;
@@ -47,5 +47,24 @@ describe('the least-privilege role of docs/create-cdc-role.sql', () => {
     const r = await proc.exited;
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).not.toContain(password);
+  });
+
+  it('with --row-filter: refuses a publication it may not change that lacks the filter, naming the statement for its owner; uses one its owner filtered', async () => {
+    const u = new URL(db.url);
+    u.username = role;
+    u.password = password;
+    const args = ['start', '--pg', u.toString(), '--log', join(dir, 'log-filter'), '--tables', 'shop.orders', '--slot', `${role}_f`, '--publication', role, '--row-filter', 'shop.orders=id > 1'];
+    const refused = await runCliToEnd(args);
+    expect(refused.code, refused.stderr).toBe(2);
+    expect(refused.stderr).toContain(`as the publication's owner run: ALTER PUBLICATION "${role}" SET TABLE "shop"."orders" WHERE (id > 1)`);
+    await sql(db.url, `ALTER PUBLICATION "${role}" SET TABLE shop.orders WHERE (id > 1)`);
+    const proc = runCli(args);
+    try {
+      await proc.waitForOutput(/streaming changes/, 60_000);
+    } finally {
+      proc.kill('SIGTERM');
+    }
+    const r = await proc.exited;
+    expect(r.code, r.stderr).toBe(0);
   });
 });

@@ -40,10 +40,12 @@ describe('InstrumentedLog', () => {
     const m = createMetrics();
     let snapshotting = true;
     const log = new InstrumentedLog(fakeLog(), m, { prefix: 'p', snapshotting: () => snapshotting });
-    // A chunk's progress marker and a finished table's: only the second counts as a table done.
+    // A chunk's progress marker, a finished table's, and the capture settings a slot ran with
+    // (state too, but no table read in full): only the second counts as a table done.
     const progress = snapshotProgressRecord('p', 's', 'public', 't', { after: { id: '2' }, rows: 2, lsn: '0/10', schemaId: 'x', oid: 1 });
     const done = snapshotDoneRecord('p', 's', 'public', 't', '0/10', 'x', 1);
-    await log.append([rec('p.public.t', change(null)), rec('p.public.t', change(null)), progress, done]);
+    const settings = rec('p._state', Buffer.from('{"tables":{"public.t":{"exclude":["x"],"mask":{},"filter":null}},"maskKeyId":null}'));
+    await log.append([rec('p.public.t', change(null)), rec('p.public.t', change(null)), progress, done, settings]);
     snapshotting = false;
     const recent = new Date(Date.now() - 2000).toISOString().replace('Z', '000Z');
     await log.append([rec('p.public.t', change(recent)), rec('p.public.t', null)]);
