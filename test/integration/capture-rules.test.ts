@@ -206,7 +206,9 @@ describe('capture rules: excluded and masked columns, row filters', () => {
     await until('the change after the restart in the replica', () => rows('users')?.get('1')?.['email'] === hmac('ann.secret@example.com'));
     // Every key was written again under the new settings: the latest record of each has no score.
     const latest = new Map<string, string | null>();
-    await readTopic(`${prefix}.public.users`, (r) => latest.set(r.key, r.value));
+    // Row records only: the topic's end marks (key "cdc.end") carry no row.
+    await readTopic(`${prefix}.public.users`, (r) => void (r.key !== '"cdc.end"' && latest.set(r.key, r.value)));
+    expect(latest.size).toBeGreaterThan(0);
     for (const [k, v] of latest) expect(v === null ? {} : (JSON.parse(v) as { after: Record<string, unknown> }).after, k).not.toHaveProperty('score');
   });
 
