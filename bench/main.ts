@@ -13,11 +13,13 @@
  * on the embedded log and on Kafka. Services: the ones named, else started here (test harness).
  *   npm run bench -- [--quick] [--json out.json] [--chart out.svg] [--pg URL] [--kafka host:port]
  *                    [--rows N] [--single-rows N] [--e2e-seconds S] [--logs embedded,kafka]
+ *   npm run bench -- --bootstrap-only N [--json out.json]   (a bootstrap of N records alone, e.g. 10M)
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { benchAppend } from './append.js';
+import { benchBigBootstrap } from './big-bootstrap.js';
 import { rawUpsert } from './bootstrap.js';
 import { drawChart } from './chart.js';
 import { runLog, type LogFigures } from './log-run.js';
@@ -50,6 +52,18 @@ async function main(): Promise<void> {
     const out = arg('chart') ?? chartFrom.replace(/\.json$/, '') + '.svg';
     writeFileSync(out, drawChart(JSON.parse(readFileSync(chartFrom, 'utf8')) as BenchResult));
     progress(`chart written to ${out}`);
+    return;
+  }
+  if (arg('bootstrap-only') !== undefined) {
+    const dir = mkdtempSync(join(tmpdir(), 'cdc-bench-'));
+    try {
+      const result = await benchBigBootstrap(dir, num('bootstrap-only', 10_000_000), progress);
+      process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+      const json = arg('json');
+      if (json) writeFileSync(json, JSON.stringify(result, null, 2) + '\n');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
     return;
   }
   const quick = process.argv.includes('--quick');

@@ -50,6 +50,8 @@ export interface SinkCommandConfig extends CommonConfig {
   follow: boolean;
   /** How long an unreachable log is waited out (CDC_RETRY_WINDOW_MS). */
   retryWindowMs: number | undefined;
+  /** SQLite's page cache while bootstrapping, MiB (CDC_SQLITE_CACHE_MB). */
+  sqliteCacheMb: number | undefined;
 }
 
 export interface StartFlags extends ServiceFlags, CaptureFlags {
@@ -179,6 +181,7 @@ export function resolveSinkConfig(flags: SinkFlags, env: Env): SinkCommandConfig
     prefix: prefix(flags.topicPrefix, env),
     follow: flags.follow ?? false,
     retryWindowMs: positive(env, 'CDC_RETRY_WINDOW_MS'),
+    sqliteCacheMb: positive(env, 'CDC_SQLITE_CACHE_MB'),
     logLevel: logLevel(flags.logLevel, env),
     metricsPort: metricsPort(flags.metricsPort, env),
   };

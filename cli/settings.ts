@@ -48,6 +48,7 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'log-cleaner-interval-ms', env: 'CDC_LOG_CLEANER_INTERVAL_MS', scalar: 'number' },
   { key: 'table-poll-ms', env: 'CDC_TABLE_POLL_MS', fallback: '10000', scalar: 'number' },
   { key: 'retry-window-ms', env: 'CDC_RETRY_WINDOW_MS', fallback: '300000', scalar: 'number' },
+  { key: 'sqlite-cache-mb', env: 'CDC_SQLITE_CACHE_MB', fallback: '64', scalar: 'number' },
 ];
 
 /** The setting a config-file key names, accepting camelCase too (`topicPrefix`). */

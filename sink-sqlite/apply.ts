@@ -12,8 +12,9 @@
  */
 import type { Statement } from 'better-sqlite3';
 import { CdcError, crashPoint, parseLsn } from '../common/index.js';
-import { decodeChange, decodeKey, decodeSchema, decodeSchemaEvent, type ColumnDef, type LogBatch, type SchemaRecord, type TableDrop } from '../compaction/index.js';
+import { decodeChange, decodeKey, decodeSchema, decodeSchemaEvent, type ChangeValue, type ColumnDef, type LogBatch, type LogRecord, type SchemaRecord, type TableDrop } from '../compaction/index.js';
 import { replicaTableName, sqlIdent, type ReplicaDb } from './replica.js';
+import { rowParams, type RowParams } from './row-params.js';
 import { columnValue, sqliteType, type SqliteValue } from './values.js';
 
 /** A data record refers to a table definition the replica has not loaded yet. */
@@ -25,7 +26,14 @@ export class UnknownSchemaError extends CdcError {
 
 interface TableStatements {
   readonly upsert: Statement;
-  readonly order: readonly string[];
+  /** The upsert's parameters from a record's row, mapped by the types it was written with. */
+  readonly params: RowParams;
+}
+
+/** A tombstone's delete, with the table's definition of each key column it binds. */
+interface DeleteStatement {
+  readonly statement: Statement;
+  readonly columns: readonly ColumnDef[];
 }
 
 export interface ApplyResult {
@@ -38,7 +46,7 @@ export class Applier {
   /** topic → the definition the replica table currently has. */
   private readonly tables = new Map<string, SchemaRecord>();
   private readonly upserts = new Map<string, TableStatements>();
-  private readonly deletes = new Map<string, Statement>();
+  private readonly deletes = new Map<string, DeleteStatement>();
   private readonly saveOffset: Statement;
   /**
    * Topic → the newest source position the replica table reflects. A change committed before it
@@ -195,7 +203,8 @@ export class Applier {
       const conflict = sets.length > 0 ? `DO UPDATE SET ${sets.join(', ')}` : 'DO NOTHING';
       st = {
         upsert: this.db.prepare(`INSERT INTO ${name} (${order.map(sqlIdent).join(', ')}) VALUES (${order.map(() => '?').join(', ')}) ON CONFLICT (${table.key.map(sqlIdent).join(', ')}) ${conflict}`),
-        order,
+        // Each text is read by the type it was written with; the table's affinity does the rest.
+        params: rowParams(order.map((c) => column(s, c))),
       };
       this.upserts.set(id, st);
     }
@@ -203,13 +212,16 @@ export class Applier {
   }
 
   /** The delete of a tombstone whose key has `columns` (the table's key, or an earlier one). */
-  private deleteFor(table: SchemaRecord, columns: readonly string[]): Statement | null {
+  private deleteFor(table: SchemaRecord, columns: readonly string[]): DeleteStatement | null {
     const id = `${table.id}/${JSON.stringify(columns)}`;
     let st = this.deletes.get(id);
     if (!st) {
       if (columns.length === 0 || columns.some((k) => !table.columns.some((c) => c.name === k))) return null;
       const name = sqlIdent(replicaTableName(table.schema, table.table));
-      st = this.db.prepare(`DELETE FROM ${name} WHERE ${columns.map((k) => `${sqlIdent(k)} IS ?`).join(' AND ')}`);
+      st = {
+        statement: this.db.prepare(`DELETE FROM ${name} WHERE ${columns.map((k) => `${sqlIdent(k)} IS ?`).join(' AND ')}`),
+        columns: columns.map((k) => column(table, k)),
+      };
       this.deletes.set(id, st);
     }
     return st;
@@ -231,35 +243,54 @@ export class Applier {
       return;
     }
     // Decode first: an unknown definition must surface before anything is written.
-    const changes = batch.records.map((r) => ({ r, change: r.value === null ? null : decodeChange(r.value) }));
-    for (const { change } of changes) {
-      if (change && !this.schemas.has(change.schemaId)) throw new UnknownSchemaError(change.schemaId, batch.topic);
+    const records = batch.records;
+    const changes: (ChangeValue | null)[] = new Array<ChangeValue | null>(records.length);
+    let known: string | undefined;
+    for (let i = 0; i < records.length; i++) {
+      const value = (records[i] as LogRecord).value;
+      const change = value === null ? null : decodeChange(value);
+      if (change !== null && change.schemaId !== known) {
+        if (!this.schemas.has(change.schemaId)) throw new UnknownSchemaError(change.schemaId, batch.topic);
+        known = change.schemaId;
+      }
+      changes[i] = change;
     }
     let lsn: string | null = null;
     let commitTime: string | null = null;
     let position = this.position.get(batch.topic);
+    // A transaction's records share one LSN: its text is parsed when it changes, not per record.
+    let lsnText: string | undefined;
+    let at: bigint | null = null;
+    // And one definition, mostly: the statement is looked up when it changes.
+    let statementOf: string | undefined;
+    let st: TableStatements | undefined;
     this.db.transaction(() => {
-      for (const { r, change } of changes) {
-        if (change !== null) {
-          const at = lsnOf(change.source.lsn);
-          if (at !== null && change.source.snapshot) position = at;
-          else if (at !== null) {
-            if (position !== undefined && at < position) continue;
-            position = at;
-          }
-        }
+      for (let i = 0; i < records.length; i++) {
+        const change = changes[i] as ChangeValue | null;
         if (change === null) {
-          const key = decodeKey(r.key);
-          const columns = Object.keys(key);
-          this.deleteFor(table, columns)?.run(...columns.map((k) => keyValue(column(table, k), key[k] ?? null)));
-        } else {
-          const s = this.schemas.get(change.schemaId) as SchemaRecord;
-          const st = this.upsertFor(s, table);
-          // Each text is read by the type it was written with; the table's affinity does the rest.
-          st.upsert.run(...st.order.map((name) => columnValue(column(s, name), change.after[name] ?? null)));
-          lsn = change.source.lsn;
-          commitTime = change.source.commitTime ?? commitTime;
+          const key = decodeKey((records[i] as LogRecord).key);
+          const names = Object.keys(key);
+          const del = this.deleteFor(table, names);
+          del?.statement.run(names.map((k, n) => keyValue(del.columns[n] as ColumnDef, key[k] ?? null)));
+          continue;
         }
+        const source = change.source;
+        if (source.lsn !== lsnText) {
+          lsnText = source.lsn;
+          at = lsnOf(lsnText);
+        }
+        if (at !== null && source.snapshot) position = at;
+        else if (at !== null) {
+          if (position !== undefined && at < position) continue;
+          position = at;
+        }
+        if (change.schemaId !== statementOf || st === undefined) {
+          st = this.upsertFor(this.schemas.get(change.schemaId) as SchemaRecord, table);
+          statementOf = change.schemaId;
+        }
+        st.upsert.run(st.params(change.after));
+        lsn = source.lsn;
+        commitTime = source.commitTime ?? commitTime;
       }
       crashPoint('sink-mid-transaction');
       this.saveOffset.run(batch.topic, batch.nextOffset, lsn, commitTime, new Date().toISOString());

@@ -13,7 +13,7 @@
 import { CdcError, messageOf, RetryWindow, type Logger } from '../common/index.js';
 import { readToEnd, schemaTopic, type Consumption, type LogBatch, type TopicLog } from '../compaction/index.js';
 import { Applier, UnknownSchemaError } from './apply.js';
-import { enterBulkLoad } from './bulk-load.js';
+import { BULK_CACHE_MB, enterBulkLoad } from './bulk-load.js';
 import { checkTombstoneHorizon, markOffsetsSeen } from './hazards.js';
 import { Progress } from './progress.js';
 import { createReplica, openReplica, type ReplicaDb } from './replica.js';
@@ -31,6 +31,8 @@ export interface SinkConfig {
   what?: string;
   /** How long an unreachable log is waited out before the sink gives up (ms; default 5 minutes). */
   retryWindowMs?: number;
+  /** SQLite's page cache while bootstrapping, MiB (default {@link BULK_CACHE_MB}). */
+  bulkCacheMb?: number;
 }
 
 export interface SinkDeps {
@@ -49,7 +51,7 @@ export async function runSink(config: SinkConfig, { log, logger }: SinkDeps, sig
   const db: ReplicaDb =
     config.mode === 'bootstrap' ? createReplica(config.replicaPath, config.name, config.prefix, log.description) : openReplica(config.replicaPath, config.name, config.prefix);
   // Bootstrap: bulk-load pragmas until the first catch-up, then the durable ones (bulk-load.ts).
-  let endBulkLoad = config.mode === 'bootstrap' ? enterBulkLoad(db) : undefined;
+  let endBulkLoad = config.mode === 'bootstrap' ? enterBulkLoad(db, config.bulkCacheMb ?? BULK_CACHE_MB) : undefined;
   let clean = false;
   try {
     if (config.mode === 'follow') {

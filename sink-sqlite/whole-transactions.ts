@@ -25,7 +25,8 @@
  *
  * Until the log announces marks (format 2; tx-marks.ts) each batch is applied in a transaction of
  * its own, as the topics of earlier versions were. While a bootstrap has not yet caught up
- * (`strict` false) each batch is committed too: a bootstrap promises consistency once caught up.
+ * (`strict` false) commits are made every {@link BULK_COMMIT_RECORDS} records, wherever they
+ * fall: a bootstrap promises consistency once caught up.
  */
 import { MinHeap, parseLsn } from '../common/index.js';
 import { decodeEndMark, isEndMark, type LogBatch, type LogRecord } from '../compaction/index.js';
@@ -44,6 +45,12 @@ export const GROUP_COMMIT_MS = 20;
  * unit's records are applied as they come (it is a large one), and its commit waits for its marks.
  */
 export const HOLD_LIMIT = 20_000;
+
+/**
+ * Records applied at least between two commits while a bootstrap catches up (not strict): a commit
+ * per fetched batch (~3,000 records) made SQLite write the same b-tree pages again every time.
+ */
+export const BULK_COMMIT_RECORDS = 100_000;
 
 interface TopicState {
   /** The next offset to apply (records held back are not applied): skips a call with nothing to do. */
@@ -78,6 +85,8 @@ export interface WholeTransactionsOptions {
   followed: (topic: string) => boolean;
   /** Records of begun units held back (all topics) at most (default {@link HOLD_LIMIT}). */
   holdLimit?: number;
+  /** Records applied at least between two commits when not strict (default {@link BULK_COMMIT_RECORDS}). */
+  bulkCommitRecords?: number;
 }
 
 export class WholeTransactions {
@@ -92,6 +101,8 @@ export class WholeTransactions {
    */
   private readonly waitingOn = new Map<string, MinHeap<Unit>>();
   private open = false;
+  /** Records applied into the open transaction. */
+  private uncommitted = 0;
   /** Records held as tails (all topics). */
   private tailCount = 0;
   /** When the last commit was made (ms since the epoch). */
@@ -151,7 +162,7 @@ export class WholeTransactions {
    */
   settle(): boolean {
     do {
-      if (this.open && (!this.options.strict() || this.whole())) this.commit();
+      if (this.open && (this.options.strict() ? this.whole() : this.uncommitted >= (this.options.bulkCommitRecords ?? BULK_COMMIT_RECORDS))) this.commit();
     } while (this.releaseHeld());
     return !this.open;
   }
@@ -172,6 +183,7 @@ export class WholeTransactions {
   rollback(): void {
     if (this.open && this.db.inTransaction) this.db.exec('ROLLBACK');
     this.open = false;
+    this.uncommitted = 0;
     this.state.clear();
     this.incomplete.clear();
     this.waitingOn.clear();
@@ -269,6 +281,7 @@ export class WholeTransactions {
       this.open = true;
     }
     this.applier.applyData({ topic, records: rows, nextOffset });
+    this.uncommitted += rows.length;
     s.position = nextOffset;
     if (rows.length > 0) s.dirty = true;
   }
@@ -318,6 +331,7 @@ export class WholeTransactions {
     if (this.open) {
       this.db.exec('COMMIT');
       this.open = false;
+      this.uncommitted = 0;
       this.lastCommit = Date.now();
     }
     // A unit still incomplete (possible only when not strict) stays, and keeps the next strict

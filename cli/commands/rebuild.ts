@@ -18,7 +18,7 @@ export async function run(flags: SinkFlags, env: Env): Promise<void> {
   const log = openLog(config.log, logger);
   const signal = stopSignal(logger);
   try {
-    const { aside } = await rebuildReplica({ name: config.name, replicaPath: config.replica, prefix: config.prefix }, { log, logger }, signal);
+    const { aside } = await rebuildReplica({ name: config.name, replicaPath: config.replica, prefix: config.prefix, bulkCacheMb: config.sqliteCacheMb }, { log, logger }, signal);
     process.stdout.write(`rebuilt ${config.replica}${aside ? `; the previous file is kept at ${aside}` : ''}\n`);
   } finally {
     await log.close();

@@ -44,7 +44,7 @@ export async function runSinkCommand(flags: SinkFlags, env: Env, mode: 'bootstra
           logger,
         );
   try {
-    await runSink({ name: config.name, replicaPath: config.replica, prefix: config.prefix, mode, follow: config.follow, retryWindowMs: config.retryWindowMs }, { log, logger }, signal);
+    await runSink({ name: config.name, replicaPath: config.replica, prefix: config.prefix, mode, follow: config.follow, retryWindowMs: config.retryWindowMs, bulkCacheMb: config.sqliteCacheMb }, { log, logger }, signal);
   } catch (e) {
     // Damage found while applying (not at open) ends the same way: exit 1, run cdc rebuild.
     if (isCorruption(e)) throw replicaCorrupt(config.replica, config.name, e instanceof Error ? e.message : String(e), e);

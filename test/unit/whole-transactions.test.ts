@@ -53,7 +53,13 @@ function setup(format: number | null, strict: boolean | { now: boolean } = true)
     schemaRecords.push({ topic: 'cdc._schemas', offset: 2n, key: f.key, value: f.value });
   }
   applier.applySchemas({ topic: 'cdc._schemas', records: schemaRecords, nextOffset: BigInt(schemaRecords.length) });
-  const whole = new WholeTransactions(db, applier, { strict: () => (typeof strict === 'boolean' ? strict : strict.now), followed: (t) => applier.followed(t) });
+  // A bootstrap that switches to strict commits as it goes while catching up (here every record,
+  // as a long one does every BULK_COMMIT_RECORDS).
+  const whole = new WholeTransactions(db, applier, {
+    strict: () => (typeof strict === 'boolean' ? strict : strict.now),
+    followed: (t) => applier.followed(t),
+    ...(typeof strict === 'boolean' ? {} : { bulkCommitRecords: 1 }),
+  });
   const reader = new Database(path, { readonly: true });
   const offsets = new Map<string, bigint>();
   const feed = (topic: string, ...records: AppendRecord[]): void => {

@@ -1,0 +1,66 @@
+/**
+ * `npm run bench -- --bootstrap-only N`: a bootstrap of N records (10M and more; not for CI) with
+ * its rate and peak RSS, next to a raw upsert of the same N rows. The topic is written straight
+ * into an embedded log in the format `cdc start` writes (schema topic, format record, one
+ * transaction ending with its mark) — running N rows through PostgreSQL and `cdc start` would
+ * take most of an hour and measure the source, which the full run measures already.
+ */
+import { join } from 'node:path';
+import { silentLogger } from '../common/index.js';
+import { DirLog, encodeChange, encodeKey, encodeSchema, encodeSchemaKey, endMarkRecords, formatRecord, schemaId, schemaTopic, tableTopic, type AppendRecord, type TableSchema } from '../compaction/index.js';
+import { benchBootstrap, rawUpsert, type BootstrapFigures } from './bootstrap.js';
+import { rowValues } from './db.js';
+
+/** The bench table (bench/db.ts) as `cdc start` describes it in the schema topic. */
+function itemsSchema(prefix: string): TableSchema {
+  return {
+    schema: 'public',
+    table: 'items',
+    topic: tableTopic(prefix, 'public', 'items'),
+    key: ['id'],
+    columns: [
+      { name: 'id', type: 'bigint', base: 'int8', elem: null },
+      { name: 'name', type: 'text', base: 'text', elem: null },
+      { name: 'price', type: 'numeric(12,2)', base: 'numeric', elem: null },
+      { name: 'updated', type: 'timestamp with time zone', base: 'timestamptz', elem: null },
+      { name: 'tags', type: 'text[]', base: '_text', elem: 'text' },
+    ],
+  };
+}
+
+/** Writes a topic of `rows` records of one transaction into the embedded log at `path`. */
+async function writeTopic(path: string, prefix: string, rows: number): Promise<void> {
+  const log = new DirLog({ path, logger: silentLogger });
+  await log.connect();
+  const table = itemsSchema(prefix);
+  const definition = { ...table, id: schemaId(table) };
+  await log.ensureTopics([schemaTopic(prefix), table.topic]);
+  await log.append([formatRecord(schemaTopic(prefix)), { topic: schemaTopic(prefix), key: encodeSchemaKey(definition), value: encodeSchema(definition) }]);
+  const lsn = '0/16B3748';
+  const source = { lsn, txid: '750', commitTime: '2026-01-01T00:00:00.000000Z', snapshot: false };
+  let batch: AppendRecord[] = [];
+  for (let id = 1; id <= rows; id++) {
+    // The same values as the raw upsert's rows, as PostgreSQL prints them.
+    const [, name, price, updated] = rowValues(id);
+    const after = { id: String(id), name, price, updated: updated.replace(/Z$/, '+00'), tags: `{a,b${id}}` };
+    batch.push({ topic: table.topic, key: encodeKey(table.key, after), value: encodeChange({ op: 'c', schemaId: definition.id, after, source }) });
+    if (batch.length === 10_000) {
+      await log.append(batch);
+      batch = [];
+    }
+  }
+  await log.append([...batch, ...endMarkRecords({ lsn, txid: '750', topics: { [table.topic]: rows } })]);
+  await log.close();
+}
+
+/** The bootstrap of a `rows`-record topic, and the raw upsert of the same rows, in `dir`. */
+export async function benchBigBootstrap(dir: string, rows: number, progress: (line: string) => void): Promise<BootstrapFigures & { sqlite_upsert_rows_per_s: number }> {
+  const log = join(dir, 'big-log');
+  progress(`writing ${rows} records into an embedded log`);
+  await writeTopic(log, 'big', rows);
+  const upsert = rawUpsert(join(dir, 'raw-big.db'), rows);
+  progress(`raw better-sqlite3 upsert, ${rows} rows: ${upsert} rows/s`);
+  const figures = await benchBootstrap(log, 'big', rows, dir);
+  progress(`bootstrap, ${rows} records: ${figures.bootstrap_rows_per_s} rows/s, peak RSS ${figures.peak_rss_mb} MB`);
+  return { ...figures, sqlite_upsert_rows_per_s: upsert };
+}
