@@ -34,25 +34,33 @@ export interface LogFigures {
   latency: LatencyFigures;
 }
 
-export async function runLog(o: LogRunOptions): Promise<LogFigures> {
+/** The three source workloads on one log (all that `--source-only` runs), with their aggregate. */
+export async function runSource(o: LogRunOptions): Promise<{ source: SourceFigures[]; bigTx: { figures: SourceFigures; topicPrefix: string }; source_rows_per_s: number; recvlogical_rows_per_s: number }> {
   const source: SourceFigures[] = [];
   let bigTx: { figures: SourceFigures; topicPrefix: string } | undefined;
   for (const [rows, perTx] of [[o.singleRows, 1], [o.rows, 1000], [o.rows, o.rows]] as const) {
     const r = await benchSource(o.adminUrl, o.log, o.label, rows, perTx);
     source.push(r.figures);
     if (perTx === o.rows) bigTx = r;
-    o.progress(`[${o.label}] source, ${rows} rows in transactions of ${perTx}: cdc ${r.figures.source_rows_per_s} rows/s, pg_recvlogical ${r.figures.recvlogical_rows_per_s} rows/s`);
+    o.progress(`[${o.label}] source, ${rows} rows in transactions of ${perTx}: cdc ${r.figures.source_rows_per_s} rows/s, pg_recvlogical ${r.figures.recvlogical_rows_per_s} rows/s, ratio ${(r.figures.source_rows_per_s / r.figures.recvlogical_rows_per_s).toFixed(2)}`);
   }
   if (!bigTx) throw new Error('no one-transaction workload ran');
+  const sum = (f: (s: SourceFigures) => number): number => source.reduce((a, s) => a + f(s), 0);
+  const rows = sum((s) => s.rows);
+  const figures = { source_rows_per_s: Math.round(rows / sum((s) => s.cdc_seconds)), recvlogical_rows_per_s: Math.round(rows / sum((s) => s.recvlogical_seconds)) };
+  o.progress(`[${o.label}] source, all: cdc ${figures.source_rows_per_s} rows/s, pg_recvlogical ${figures.recvlogical_rows_per_s} rows/s, ratio ${(figures.source_rows_per_s / figures.recvlogical_rows_per_s).toFixed(2)}`);
+  return { source, bigTx, ...figures };
+}
+
+export async function runLog(o: LogRunOptions): Promise<LogFigures> {
+  const { source, bigTx, source_rows_per_s, recvlogical_rows_per_s } = await runSource(o);
   const bootstrap = await benchBootstrap(o.log, bigTx.topicPrefix, o.rows, o.dir);
   o.progress(`[${o.label}] bootstrap, ${o.rows} rows: ${bootstrap.bootstrap_rows_per_s} rows/s`);
   const latency = await benchLatency(o.adminUrl, o.log, o.label, o.e2eRowsPerS, o.e2eSeconds, o.dir);
   o.progress(`[${o.label}] end to end at ${o.e2eRowsPerS} rows/s for ${o.e2eSeconds} s: p50 ${latency.e2e_p50_ms} ms, p99 ${latency.e2e_p99_ms} ms, max ${latency.e2e_max_ms} ms`);
-  const sum = (f: (s: SourceFigures) => number): number => source.reduce((a, s) => a + f(s), 0);
-  const rows = sum((s) => s.rows);
   return {
-    source_rows_per_s: Math.round(rows / sum((s) => s.cdc_seconds)),
-    recvlogical_rows_per_s: Math.round(rows / sum((s) => s.recvlogical_seconds)),
+    source_rows_per_s,
+    recvlogical_rows_per_s,
     bootstrap_rows_per_s: bootstrap.bootstrap_rows_per_s,
     e2e_p50_ms: latency.e2e_p50_ms,
     e2e_p99_ms: latency.e2e_p99_ms,

@@ -14,6 +14,7 @@
  *   npm run bench -- [--quick] [--json out.json] [--chart out.svg] [--pg URL] [--kafka host:port]
  *                    [--rows N] [--single-rows N] [--e2e-seconds S] [--logs embedded,kafka]
  *   npm run bench -- --bootstrap-only N [--json out.json]   (a bootstrap of N records alone, e.g. 10M)
+ *   npm run bench -- --source-only [--quick] [--rows N] [--logs …]   (the source workloads alone, ratios on stderr)
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,7 +23,7 @@ import { benchAppend } from './append.js';
 import { benchBigBootstrap } from './big-bootstrap.js';
 import { rawUpsert } from './bootstrap.js';
 import { drawChart } from './chart.js';
-import { runLog, type LogFigures } from './log-run.js';
+import { runLog, runSource, type LogFigures } from './log-run.js';
 import { describeMachine } from './machine.js';
 import { report, type BenchResult } from './report.js';
 import { benchKafka, benchPostgres, type BenchService } from './services.js';
@@ -90,6 +91,11 @@ async function main(): Promise<void> {
     const upsert = rawUpsert(join(dir, 'raw.db'), rows);
     progress(`raw better-sqlite3 upsert, ${rows} rows: ${upsert} rows/s`);
     const common = { adminUrl: pgService.address, rows, singleRows, e2eRowsPerS: 5000, e2eSeconds, dir, progress };
+    if (process.argv.includes('--source-only')) {
+      if (logs.includes('embedded')) await runSource({ ...common, log: join(dir, 'log'), label: 'embedded' });
+      if (kafkaAddress) await runSource({ ...common, log: `kafka://${kafkaAddress}`, label: 'kafka' });
+      return;
+    }
     const perLog: { embedded?: LogFigures; kafka?: LogFigures } = {};
     if (logs.includes('embedded')) perLog.embedded = await runLog({ ...common, log: join(dir, 'log'), label: 'embedded' });
     if (kafkaAddress) perLog.kafka = await runLog({ ...common, log: `kafka://${kafkaAddress}`, label: 'kafka' });
