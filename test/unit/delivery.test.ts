@@ -35,7 +35,8 @@ describe('delivery: an LSN is confirmed only after the log has every record up t
   it('does not confirm a commit whose records are still pending behind an in-flight batch', async () => {
     const { log, calls } = controllableLog();
     const durable: bigint[] = [];
-    const d = new Delivery({ log, logger: silentLogger, onDurable: (l) => durable.push(l) });
+    // One append in flight: the second transaction is pending, not in a second append.
+    const d = new Delivery({ log, logger: silentLogger, onDurable: (l) => durable.push(l), maxInFlight: 1 });
     await d.add([rec(1)]);
     d.commit(100n);
     await d.add([rec(2)]);
