@@ -157,6 +157,24 @@ describe('delivery with several appends in flight', () => {
     expect(d.idle).toBe(false);
   });
 
+  it('is fenced by close until the last append in flight settles, even when those before it succeed', async () => {
+    const { log, calls } = pipelinedLog();
+    const durable: bigint[] = [];
+    const d = await threeInFlight(log, durable);
+    let closed = false;
+    const closing = d.close().then(() => (closed = true));
+    calls[0]?.ack();
+    calls[1]?.ack();
+    await tick();
+    await tick();
+    expect(closed).toBe(false);
+    calls[2]?.fail();
+    await closing;
+    expect(calls).toHaveLength(3);
+    // Confirming what is acked in order is still true after a close; the failed one never is.
+    expect(durable).toEqual([100n, 200n]);
+  });
+
   it('fails the run when the appends again fail for good, confirming nothing after the first failure', async () => {
     const { log, calls } = pipelinedLog();
     const durable: bigint[] = [];
