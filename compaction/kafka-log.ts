@@ -107,6 +107,8 @@ export class KafkaLog implements TopicLog {
   private readonly consumptions = new Set<Consumption>();
   private readonly warned = new Map<string, number>();
   private lastClientError: string | undefined;
+  /** The append under way (settled, never rejected): the next one starts after it. */
+  private appending: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly options: KafkaLogOptions) {
     this.description = `kafka://${options.brokers.join(',')}`;
@@ -299,7 +301,17 @@ export class KafkaLog implements TopicLog {
     if (p) await disconnectSoon(p);
   }
 
-  async append(records: readonly AppendRecord[], options: AppendOptions = {}): Promise<void> {
+  append(records: readonly AppendRecord[], options: AppendOptions = {}): Promise<void> {
+    // One append at a time, in call order, as the embedded log does: the caller may keep several
+    // in flight (source-postgres/delivery.ts), and two sendBatch calls at once are not ordered —
+    // kafkajs assigns sequence numbers when a call takes its broker lock, and a retried call can
+    // take it after a later one. A failed append does not stop the next (the caller re-appends).
+    const run = this.appending.then(() => this.appendNow(records, options));
+    this.appending = run.catch(() => undefined);
+    return run;
+  }
+
+  private async appendNow(records: readonly AppendRecord[], options: AppendOptions): Promise<void> {
     if (records.length === 0) return;
     // The broker takes at most message.max.bytes (1 MiB by default) per partition per request,
     // so a large append goes out as several requests, in order; a failed one is sent again alone.
@@ -319,13 +331,16 @@ export class KafkaLog implements TopicLog {
   }
 
   private async send(records: readonly AppendRecord[], signal: AbortSignal | undefined): Promise<void> {
-    const byTopic = new Map<string, { key: Buffer; value: Buffer | null }[]>();
+    const byTopic = new Map<string, { key: Buffer; value: Buffer | null; partition: number }[]>();
     const bytes = records.reduce((n, r) => n + recordBytes(r), 0);
     const compression = bytes >= COMPRESS_FROM_BYTES ? CompressionTypes.GZIP : CompressionTypes.None;
     for (const r of records) {
       let list = byTopic.get(r.topic);
       if (!list) byTopic.set(r.topic, (list = []));
-      list.push({ key: r.key, value: r.value });
+      // Partition 0 named: the only one cdc writes and reads (a topic with more is refused), and
+      // kafkajs' default partitioner would otherwise hash every key (murmur2 on its own Long
+      // type, 5% of cdc start on Kafka) to pick the one partition there is.
+      list.push({ key: r.key, value: r.value, partition: 0 });
     }
     const topicMessages = [...byTopic].map(([topic, messages]) => ({ topic, messages }));
     await this.call(

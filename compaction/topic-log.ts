@@ -7,6 +7,8 @@
  *   idempotent producer; embedded: fsync'd). A rejected append may have written a prefix of the
  *   records; the caller appends them again, and replaying a repeated record is harmless.
  * - Records of one topic keep the order in which they were appended; offsets never change.
+ *   Appends called without waiting for each other land in call order (a failed one does not
+ *   stop the next: the caller appends its records again, and those after them).
  * - Reading a topic from offset 0 after compaction returns, for every key, at least its latest
  *   record (a tombstone until the topic's delete retention has passed), in offset order.
  */

@@ -107,6 +107,22 @@ describe.each(subjects)('TopicLog conformance: %s', (_name, make) => {
     }
   });
 
+  it('appends started without waiting for each other land in call order (a writer keeps several in flight)', async () => {
+    const t1 = uniqueName('t');
+    const t2 = uniqueName('t');
+    await log.ensureTopics([t1, t2]);
+    const appends: Promise<void>[] = [];
+    for (let round = 0; round < 30; round++) {
+      appends.push(log.append(Array.from({ length: 50 }, (_, k) => rec(k % 2 ? t1 : t2, `k${k % 5}`, String(round)))));
+    }
+    await Promise.all(appends);
+    for (const t of [t1, t2]) {
+      const rounds = (await readAll(log, t)).map((r) => Number(r.value?.toString()));
+      expect(rounds).toHaveLength(30 * 25);
+      expect(rounds).toEqual([...rounds].sort((a, b) => a - b));
+    }
+  });
+
   it('a consumer follows records appended after it started, and two consumers read at once', async () => {
     const topic = uniqueName('t');
     await log.ensureTopics([topic]);
