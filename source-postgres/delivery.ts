@@ -190,7 +190,8 @@ export class Delivery {
   }
 
   private kick(force = false): void {
-    while (this.canStart()) {
+    if (this.failure !== undefined) return;
+    for (;;) {
       if (this.pending.length === 0) {
         if (this.pendingCommit !== null) {
           const lsn = this.pendingCommit;
@@ -203,7 +204,11 @@ export class Delivery {
         }
         return;
       }
-      if (!force && this.pendingCommit === null && this.pending.length < this.batchRecords) return;
+      if (!this.canStart()) return;
+      // A full batch goes out at once, beside those in flight; a commit's short one only when
+      // nothing is in flight — else it waits and goes with the commits that follow (group
+      // commit: one request for many small transactions, not one each).
+      if (!force && this.pending.length < this.batchRecords && (this.pendingCommit === null || this.flights.length > 0)) return;
       const batch = this.pending.splice(0, Math.max(this.batchRecords, this.pending.length >= this.maxPending ? this.pending.length : 0));
       // The commit LSN is covered only if its records all went out in this batch.
       const commit = this.pending.length === 0 ? this.pendingCommit : null;

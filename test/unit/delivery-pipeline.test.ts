@@ -42,9 +42,12 @@ function pipelinedLog() {
 const rec = (key: string, value: string): AppendRecord => ({ topic: 't', key: Buffer.from(key), value: Buffer.from(value) });
 const tick = () => new Promise((r) => setImmediate(r));
 
-/** Three one-row transactions in three appends in flight: k=v1 (LSN 100), k=v2 (200), k=v3 (300). */
+/**
+ * Three one-row transactions in three appends in flight: k=v1 (LSN 100), k=v2 (200), k=v3 (300).
+ * One record makes a full batch, so each goes out at once.
+ */
 async function threeInFlight(log: TopicLog, durable: bigint[]): Promise<Delivery> {
-  const d = new Delivery({ log, logger: silentLogger, onDurable: (l) => durable.push(l), maxInFlight: 3 });
+  const d = new Delivery({ log, logger: silentLogger, onDurable: (l) => durable.push(l), maxInFlight: 3, batchRecords: 1 });
   for (const [v, lsn] of [['v1', 100n], ['v2', 200n], ['v3', 300n]] as const) {
     await d.add([rec('k', v)]);
     d.commit(lsn);
@@ -57,6 +60,24 @@ describe('delivery with several appends in flight', () => {
     const { log, calls } = pipelinedLog();
     await threeInFlight(log, []);
     expect(calls.map((c) => c.records.map((r) => r.value?.toString()))).toEqual([['v1'], ['v2'], ['v3']]);
+  });
+
+  it('sends a short batch at a commit only when nothing is in flight: small transactions go out together (group commit)', async () => {
+    const { log, calls } = pipelinedLog();
+    const durable: bigint[] = [];
+    const d = new Delivery({ log, logger: silentLogger, onDurable: (l) => durable.push(l), maxInFlight: 3 });
+    for (const [v, lsn] of [['v1', 100n], ['v2', 200n], ['v3', 300n]] as const) {
+      await d.add([rec('k', v)]);
+      d.commit(lsn);
+    }
+    expect(calls.map((c) => c.records.map((r) => r.value?.toString()))).toEqual([['v1']]);
+    calls[0]?.ack();
+    await tick();
+    expect(durable).toEqual([100n]);
+    expect(calls.map((c) => c.records.map((r) => r.value?.toString()))).toEqual([['v1'], ['v2', 'v3']]);
+    calls[1]?.ack();
+    await tick();
+    expect(durable).toEqual([100n, 300n]);
   });
 
   it('confirms LSNs in append order, only once every earlier append is acked, whatever the order of the acks', async () => {
