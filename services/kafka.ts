@@ -35,8 +35,11 @@ export async function startLocalKafka(): Promise<KafkaControl> {
   try {
     writeFileSync(c.propertiesFile, serverProperties(c));
     writeFileSync(c.log4jFile, LOG4J);
-    // KRaft wants a 22-character base64url cluster id: 16 random bytes are exactly that.
-    const clusterId = randomBytes(16).toString('base64url');
+    // KRaft wants a 22-character base64url cluster id: 16 random bytes are exactly that. One in
+    // 64 begins with '-', which StorageTool's argument parser takes for an option ("argument
+    // --cluster-id/-t: expected one argument"): drawn again.
+    let clusterId = randomBytes(16).toString('base64url');
+    while (clusterId.startsWith('-')) clusterId = randomBytes(16).toString('base64url');
     await run(c.java, ['-cp', `${jarDir}/*`, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', c.propertiesFile], {
       cwd: dir,
     });
