@@ -42,7 +42,7 @@ export async function runSource(o: LogRunOptions): Promise<{ source: SourceFigur
     const r = await benchSource(o.adminUrl, o.log, o.label, rows, perTx);
     source.push(r.figures);
     if (perTx === o.rows) bigTx = r;
-    o.progress(`[${o.label}] source, ${rows} rows in transactions of ${perTx}: cdc ${r.figures.source_rows_per_s} rows/s, pg_recvlogical ${r.figures.recvlogical_rows_per_s} rows/s, ratio ${(r.figures.source_rows_per_s / r.figures.recvlogical_rows_per_s).toFixed(2)}`);
+    o.progress(`[${o.label}] source, ${rows} rows in transactions of ${perTx}: cdc ${r.figures.source_rows_per_s} rows/s, pg_recvlogical ${r.figures.recvlogical_rows_per_s} rows/s, ratio ${(r.figures.source_rows_per_s / r.figures.recvlogical_rows_per_s).toFixed(2)}, cdc start peak RSS ${r.figures.peak_rss_mb} MB`);
   }
   if (!bigTx) throw new Error('no one-transaction workload ran');
   const sum = (f: (s: SourceFigures) => number): number => source.reduce((a, s) => a + f(s), 0);
