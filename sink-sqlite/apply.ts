@@ -15,7 +15,8 @@ import { CdcError, crashPoint, parseLsn } from '../common/index.js';
 import { decodeChange, decodeKey, decodeSchema, decodeSchemaEvent, type ChangeValue, type ColumnDef, type LogBatch, type LogRecord, type SchemaRecord, type TableDrop } from '../compaction/index.js';
 import { replicaTableName, sqlIdent, type ReplicaDb } from './replica.js';
 import { rowParams, type RowParams } from './row-params.js';
-import { columnValue, sqliteType, type SqliteValue } from './values.js';
+import { dropReplicaTable, evolveTable } from './table-ddl.js';
+import { columnValue, type SqliteValue } from './values.js';
 
 /** A data record refers to a table definition the replica has not loaded yet. */
 export class UnknownSchemaError extends CdcError {
@@ -160,49 +161,15 @@ export class Applier {
   private dropTable(d: TableDrop): void {
     const current = this.tables.get(d.topic);
     if (!current) return;
-    this.db.exec(`DROP TABLE IF EXISTS ${sqlIdent(replicaTableName(current.schema, current.table))}`);
+    dropReplicaTable(this.db, current);
     this.tables.delete(d.topic);
     this.forgetStatements();
   }
 
   /** Makes the replica table match definition `s` (create, or follow the change from `current`). */
   private defineTable(s: SchemaRecord, current: SchemaRecord | undefined): void {
-    const name = sqlIdent(replicaTableName(s.schema, s.table));
-    const create = (table: string): void => {
-      const cols = s.columns.map((c) => `${sqlIdent(c.name)} ${sqliteType(c)}`);
-      this.db.exec(`CREATE TABLE IF NOT EXISTS ${table} (${cols.join(', ')}, PRIMARY KEY (${s.key.map(sqlIdent).join(', ')}))`);
-    };
     this.forgetStatements();
-    if (!current) {
-      create(name);
-      return;
-    }
-    const before = new Map(current.columns.map((c) => [c.name, c]));
-    const retyped = s.columns.some((c) => {
-      const old = before.get(c.name);
-      return old !== undefined && sqliteType(old) !== sqliteType(c);
-    });
-    const rekeyed = JSON.stringify(s.key) !== JSON.stringify(current.key);
-    if (retyped || rekeyed) {
-      // SQLite cannot change a column's type or a primary key in place: a new table takes the
-      // values of the columns both definitions have (converted by the new affinity) until the
-      // source's re-read of the table writes every row in the new definition.
-      const common = s.columns.filter((c) => before.has(c.name)).map((c) => sqlIdent(c.name));
-      const temp = sqlIdent('_cdc_rebuild');
-      this.db.exec(`DROP TABLE IF EXISTS ${temp}`);
-      create(temp);
-      if (common.length > 0) this.db.exec(`INSERT OR REPLACE INTO ${temp} (${common.join(', ')}) SELECT ${common.join(', ')} FROM ${name}`);
-      this.db.exec(`DROP TABLE ${name}`);
-      this.db.exec(`ALTER TABLE ${temp} RENAME TO ${name}`);
-      return;
-    }
-    const after = new Set(s.columns.map((c) => c.name));
-    for (const c of current.columns) {
-      if (!after.has(c.name)) this.db.exec(`ALTER TABLE ${name} DROP COLUMN ${sqlIdent(c.name)}`);
-    }
-    for (const c of s.columns) {
-      if (!before.has(c.name)) this.db.exec(`ALTER TABLE ${name} ADD COLUMN ${sqlIdent(c.name)} ${sqliteType(c)}`);
-    }
+    evolveTable(this.db, s, current);
   }
 
   /** The upsert of a record written under definition `s` into a table that has definition `table`. */
