@@ -14,7 +14,8 @@ import Database from 'better-sqlite3';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createDatabase, runCli, services, sql, uniqueName, waitFor, type CliProcess, type TestDatabase } from '../harness/index.js';
+import { createDatabase, services, sql, uniqueName, waitFor, type TestDatabase } from '../harness/index.js';
+import { Pipeline } from './support/pipeline.js';
 
 const STEPS = 20_000;
 
@@ -22,19 +23,13 @@ for (const kind of ['embedded', 'kafka'] as const) {
   describe(`changes streamed again after a crash (${kind})`, () => {
     let db: TestDatabase;
     let dir: string;
-    const running: CliProcess[] = [];
-    const prefix = uniqueName('rs');
-    const slot = uniqueName('slot');
-    const log = (): string => (kind === 'kafka' ? `kafka://${services().kafkaBrokers}` : join(dir, 'log'));
-    const start = (env: Record<string, string> = {}): CliProcess => {
-      const p = runCli(['start', '--pg', db.url, '--log', log(), '--slot', slot, '--topic-prefix', prefix], { env });
-      running.push(p);
-      return p;
-    };
+    let p: Pipeline;
 
     beforeAll(async () => {
       db = await createDatabase('restream');
       dir = mkdtempSync(join(tmpdir(), 'cdc-rs-'));
+      const log = kind === 'kafka' ? `kafka://${services().kafkaBrokers}` : join(dir, 'log');
+      p = new Pipeline({ pgUrl: db.url, log, prefix: uniqueName('rs'), slot: uniqueName('slot'), dir, tables: [] });
       await sql(db.url, `CREATE TABLE c (id int PRIMARY KEY, n int NOT NULL); INSERT INTO c VALUES (1, 1), (2, 1);
         CREATE PROCEDURE step(first int, last int) LANGUAGE plpgsql AS $$
         BEGIN FOR i IN first..last LOOP
@@ -45,8 +40,7 @@ for (const kind of ['embedded', 'kafka'] as const) {
     });
 
     afterAll(async () => {
-      for (const p of running) p.kill('SIGKILL');
-      await Promise.all(running.map((p) => p.exited));
+      await p?.killAll();
       await db?.drop();
       rmSync(dir, { recursive: true, force: true });
     });
@@ -54,12 +48,11 @@ for (const kind of ['embedded', 'kafka'] as const) {
     it('a replica following the log never goes back in time, and ends equal to the source', async () => {
       // The first run makes the slot and reads the table; the transactions are written meanwhile
       // stopped, so that the next run has a backlog to send in several appends.
-      const first = start();
+      const first = p.start();
       await first.waitForOutput(/streaming changes/, 60_000);
-      first.kill('SIGTERM');
-      await first.exited;
-      const replica = join(dir, 'r.db');
-      running.push(runCli(['bootstrap', 'r', '--log', log(), '--replica', replica, '--topic-prefix', prefix, '--follow']));
+      await p.stop(first);
+      const replica = p.replica('r');
+      p.sink('r');
       await sql(db.url, `CALL step(2, ${STEPS + 1})`);
 
       const seen: string[] = [];
@@ -88,10 +81,10 @@ for (const kind of ['embedded', 'kafka'] as const) {
 
       // Killed right after the log acked its third append: those records are in the log, PostgreSQL
       // was not told, and the next run sends them again.
-      const crashing = start({ CDC_CRASH_AT: 'after-append:3' });
+      const crashing = p.start({ CDC_CRASH_AT: 'after-append:3' });
       const crashed = await crashing.exited;
       expect(crashed.signal, crashing.stderr()).toBe('SIGKILL');
-      const resumed = start();
+      const resumed = p.start();
       await resumed.waitForOutput(/streaming changes/, 60_000);
       await waitFor(() => last === STEPS + 1, { timeoutMs: 120_000, what: `the replica to reach ${STEPS + 1} (at ${last})` });
       polling = false;
