@@ -35,13 +35,29 @@ export interface DebeziumFigures {
   peak_rss_mb: number;
 }
 
-/** Where Debezium runs: the classpath, the broker, a scratch directory. */
+/**
+ * Which settings: `defaults` is Debezium and Connect as shipped (what `--vs debezium` measures);
+ * `tuned` (`--debezium-tuned`) adds the usual throughput settings, TUNED_WORKER and TUNED_CONNECTOR.
+ */
+export type DebeziumVariant = 'defaults' | 'tuned';
+
+/** Where Debezium runs: the classpath, the broker, a scratch directory, which variants. */
 export interface DebeziumSide {
   jarDir: string;
   /** `host:port` of the broker cdc writes to. */
   kafka: string;
   dir: string;
+  variants: DebeziumVariant[];
 }
+
+/**
+ * The producer of a tuned Connect worker: large batches (Connect's default 16 KB holds ~27 of
+ * Debezium's ~600-byte records, and Connect keeps one request in flight), lz4. One request in flight
+ * is kept, as cdc keeps one append in flight.
+ */
+export const TUNED_WORKER = ['producer.batch.size=1048576', 'producer.linger.ms=10', 'producer.compression.type=lz4'];
+/** A tuned connector: larger batches and queue than Debezium's 2,048 / 8,192, a shorter poll interval than 500 ms. */
+export const TUNED_CONNECTOR = ['max.batch.size=16384', 'max.queue.size=65536', 'poll.interval.ms=100'];
 
 /**
  * The JVM flags of Kafka's own bin/connect-standalone.sh and kafka-run-class.sh, so the figures are
@@ -65,30 +81,32 @@ const STOP_GRACE_MS = 15_000;
 /** Bytes of its output kept for an error message. */
 const TAIL_BYTES = 16 * 1024;
 
-/** Names of Debezium's own slot, publication, topic prefix and connector in a workload's database. */
-export function debeziumName(db: RunDb): string {
-  return `${db.name}_dbz`;
+/** Names of a variant's own slot, publication, topic prefix and connector in a workload's database. */
+export function debeziumName(db: RunDb, variant: DebeziumVariant): string {
+  return `${db.name}_${variant === 'defaults' ? 'dbz' : 'dbzt'}`;
 }
 
-/** Debezium's topic for the measured table. */
-export function debeziumTopic(db: RunDb): string {
-  return `${debeziumName(db)}.${TABLE}`;
+/** A variant's topic for the measured table. */
+export function debeziumTopic(db: RunDb, variant: DebeziumVariant): string {
+  return `${debeziumName(db, variant)}.${TABLE}`;
 }
 
 /**
- * Before the WAL is written: Debezium's publication and slot (pgoutput), and its topic, created
+ * Before the WAL is written: each variant's publication and slot (pgoutput), and its topic, created
  * like cdc's (one partition, compacted: the broker does not create topics on its own).
  */
 export async function prepareDebezium(side: DebeziumSide, db: RunDb): Promise<void> {
-  const name = debeziumName(db);
-  await query(db.url, `CREATE PUBLICATION ${name} FOR TABLE ${TABLE}`);
-  await query(db.url, `SELECT pg_create_logical_replication_slot('${name}', 'pgoutput')`);
+  for (const variant of side.variants) {
+    const name = debeziumName(db, variant);
+    await query(db.url, `CREATE PUBLICATION ${name} FOR TABLE ${TABLE}`);
+    await query(db.url, `SELECT pg_create_logical_replication_slot('${name}', 'pgoutput')`);
+  }
   const admin = new Kafka({ clientId: 'cdc-bench', brokers: [side.kafka], logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
   try {
     await admin.createTopics({
       waitForLeaders: true,
-      topics: [{ topic: debeziumTopic(db), numPartitions: 1, replicationFactor: 1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }],
+      topics: side.variants.map((v) => ({ topic: debeziumTopic(db, v), numPartitions: 1, replicationFactor: 1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] })),
     });
   } finally {
     await admin.disconnect();
@@ -100,13 +118,14 @@ export async function prepareDebezium(side: DebeziumSide, db: RunDb): Promise<vo
  * reaches `rows` (every insert is one record). The JVM is killed on every way out, so its slot can
  * be dropped with the database.
  */
-export async function runDebezium(side: DebeziumSide, db: RunDb, rows: number): Promise<DebeziumFigures> {
+export async function runDebezium(side: DebeziumSide, db: RunDb, rows: number, variant: DebeziumVariant): Promise<DebeziumFigures> {
   const conf = mkdtempSync(join(side.dir, 'debezium-'));
   const worker = join(conf, 'worker.properties');
   const connector = join(conf, 'connector.properties');
   const log4j = join(conf, 'log4j2.properties');
-  writeFileSync(worker, workerProperties(side.kafka, join(conf, 'offsets')));
-  writeFileSync(connector, connectorProperties(db));
+  const tuned = variant === 'tuned';
+  writeFileSync(worker, workerProperties(side.kafka, join(conf, 'offsets')) + (tuned ? TUNED_WORKER.join('\n') + '\n' : ''));
+  writeFileSync(connector, connectorProperties(db, variant) + (tuned ? TUNED_CONNECTOR.join('\n') + '\n' : ''));
   writeFileSync(log4j, LOG4J2);
 
   const admin = new Kafka({ clientId: 'cdc-bench', brokers: [side.kafka], logLevel: logLevel.NOTHING }).admin();
@@ -144,7 +163,7 @@ export async function runDebezium(side: DebeziumSide, db: RunDb, rows: number): 
     const cpu0 = meter.cpuSeconds();
     await until('Debezium to write every row', async () => {
       if (exited || failed) throw broken();
-      const [p] = await admin.fetchTopicOffsets(debeziumTopic(db));
+      const [p] = await admin.fetchTopicOffsets(debeziumTopic(db, variant));
       return Number(p?.high ?? 0) >= rows;
     });
     const t1 = performance.now();
@@ -190,9 +209,9 @@ listeners=http://127.0.0.1:0
 }
 
 /** The connector at Debezium's defaults, but for its own slot and publication and no snapshot. */
-function connectorProperties(db: RunDb): string {
+function connectorProperties(db: RunDb, variant: DebeziumVariant): string {
   const u = new URL(db.url);
-  const name = debeziumName(db);
+  const name = debeziumName(db, variant);
   return `name=${name}
 connector.class=io.debezium.connector.postgresql.PostgresConnector
 tasks.max=1

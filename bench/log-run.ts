@@ -34,6 +34,8 @@ export interface LogFigures {
   peak_rss_mb: number;
   /** `--vs debezium`: Debezium's rows over its summed time on the same three workloads. */
   debezium_rows_per_s?: number;
+  /** `--debezium-tuned`: the same for Debezium with throughput settings. */
+  debezium_tuned_rows_per_s?: number;
   source: SourceFigures[];
   bootstrap: BootstrapFigures;
   latency: LatencyFigures;
@@ -47,7 +49,8 @@ export async function runLog(o: LogRunOptions): Promise<LogFigures> {
     source.push(r.figures);
     if (perTx === o.rows) bigTx = r;
     const dbz = r.figures.debezium;
-    o.progress(`[${o.label}] source, ${rows} rows in transactions of ${perTx}: cdc ${r.figures.source_rows_per_s} rows/s, pg_recvlogical ${r.figures.recvlogical_rows_per_s} rows/s${dbz ? `, Debezium ${dbz.rows_per_s} rows/s` : ''}`);
+    const tuned = r.figures.debezium_tuned;
+    o.progress(`[${o.label}] source, ${rows} rows in transactions of ${perTx}: cdc ${r.figures.source_rows_per_s} rows/s, pg_recvlogical ${r.figures.recvlogical_rows_per_s} rows/s${dbz ? `, Debezium ${dbz.rows_per_s} rows/s` : ''}${tuned ? `, tuned Debezium ${tuned.rows_per_s} rows/s` : ''}`);
   }
   if (!bigTx) throw new Error('no one-transaction workload ran');
   const bootstrap = await benchBootstrap(o.log, bigTx.topicPrefix, o.rows, o.dir);
@@ -57,6 +60,7 @@ export async function runLog(o: LogRunOptions): Promise<LogFigures> {
   const sum = (f: (s: SourceFigures) => number): number => source.reduce((a, s) => a + f(s), 0);
   const rows = sum((s) => s.rows);
   const debeziumSeconds = sum((s) => s.debezium?.seconds ?? 0);
+  const tunedSeconds = sum((s) => s.debezium_tuned?.seconds ?? 0);
   return {
     source_rows_per_s: Math.round(rows / sum((s) => s.cdc_seconds)),
     recvlogical_rows_per_s: Math.round(rows / sum((s) => s.recvlogical_seconds)),
@@ -65,7 +69,8 @@ export async function runLog(o: LogRunOptions): Promise<LogFigures> {
     e2e_p99_ms: latency.e2e_p99_ms,
     e2e_max_ms: latency.e2e_max_ms,
     peak_rss_mb: Math.max(bigTx.figures.peak_rss_mb, bootstrap.peak_rss_mb),
-    ...(o.debezium ? { debezium_rows_per_s: Math.round(rows / debeziumSeconds) } : {}),
+    ...(debeziumSeconds > 0 ? { debezium_rows_per_s: Math.round(rows / debeziumSeconds) } : {}),
+    ...(tunedSeconds > 0 ? { debezium_tuned_rows_per_s: Math.round(rows / tunedSeconds) } : {}),
     source,
     bootstrap,
     latency,

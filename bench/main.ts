@@ -14,10 +14,11 @@
  * `--vs debezium` (off by default; needs Kafka among --logs, Java 17 and mvn) also runs Kafka Connect
  * standalone with the Debezium PostgreSQL connector on each source workload's WAL, after cdc, into
  * the same broker: its rows/s, CPU seconds and peak RSS beside cdc's (bench/debezium.ts; the jars
- * are fetched from Maven Central into ~/.cache/cdc/debezium-3.6.1 on first use).
+ * are fetched from Maven Central into ~/.cache/cdc/debezium-3.6.1 on first use). `--debezium-tuned`
+ * adds a second Debezium run per workload with throughput settings (bench/debezium.ts, TUNED_*).
  *   npm run bench -- [--quick] [--json out.json] [--chart out.svg] [--pg URL] [--kafka host:port]
  *                    [--rows N] [--single-rows N] [--e2e-seconds S] [--logs embedded,kafka]
- *                    [--vs debezium]
+ *                    [--vs debezium [--debezium-tuned]]
  *   npm run bench -- --bootstrap-only N [--json out.json]   (a bootstrap of N records alone, e.g. 10M)
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -27,7 +28,7 @@ import { benchAppend } from './append.js';
 import { benchBigBootstrap } from './big-bootstrap.js';
 import { rawUpsert } from './bootstrap.js';
 import { drawChart } from './chart.js';
-import { CONNECT_JVM_FLAGS, javaVersion, type DebeziumSide } from './debezium.js';
+import { CONNECT_JVM_FLAGS, javaVersion, TUNED_CONNECTOR, TUNED_WORKER, type DebeziumSide } from './debezium.js';
 import { CONNECT_VERSION, DEBEZIUM_VERSION, ensureDebeziumJars } from './debezium-jars.js';
 import { runLog, type LogFigures } from './log-run.js';
 import { describeMachine } from './machine.js';
@@ -81,6 +82,11 @@ async function main(): Promise<void> {
   const json = arg('json');
   const chart = arg('chart') ?? (json ? json.replace(/\.json$/, '') + '.svg' : undefined);
   const vs = arg('vs');
+  const tuned = process.argv.includes('--debezium-tuned');
+  if (tuned && vs !== 'debezium') {
+    process.stderr.write('error: --debezium-tuned is a second Debezium run beside --vs debezium\nTry: --vs debezium --debezium-tuned\n');
+    process.exit(2);
+  }
   if (vs !== undefined && vs !== 'debezium') {
     process.stderr.write(`error: --vs ${vs} is not a known comparison\nTry: --vs debezium\n`);
     process.exit(2);
@@ -105,7 +111,7 @@ async function main(): Promise<void> {
     let debezium: DebeziumSide | undefined;
     if (vs === 'debezium' && kafkaAddress) {
       progress(`Kafka Connect ${CONNECT_VERSION} and Debezium ${DEBEZIUM_VERSION} jars (fetched with mvn on first use)`);
-      debezium = { jarDir: await ensureDebeziumJars(), kafka: kafkaAddress, dir };
+      debezium = { jarDir: await ensureDebeziumJars(), kafka: kafkaAddress, dir, variants: tuned ? ['defaults', 'tuned'] : ['defaults'] };
     }
     const machine = await describeMachine(pgService.address, kafkaAddress ? '3.9.1 (KRaft, single node)' : null);
     const upsert = rawUpsert(join(dir, 'raw.db'), rows);
@@ -143,6 +149,9 @@ async function main(): Promise<void> {
               java: await javaVersion(),
               jvm_flags: CONNECT_JVM_FLAGS.join(' '),
               debezium_rows_per_s: perLog.kafka.debezium_rows_per_s,
+              ...(perLog.kafka.debezium_tuned_rows_per_s !== undefined
+                ? { debezium_tuned_rows_per_s: perLog.kafka.debezium_tuned_rows_per_s, tuned_settings: [...TUNED_WORKER, ...TUNED_CONNECTOR].join(' ') }
+                : {}),
               source_rows_per_s: perLog.kafka.source_rows_per_s,
             },
           }

@@ -1,5 +1,6 @@
 /** The bench's result as one JSON object, and the same figures as text, each next to its baseline. */
 import type { AppendFigures } from './append.js';
+import type { DebeziumFigures } from './debezium.js';
 import type { LogFigures } from './log-run.js';
 import type { Machine } from './machine.js';
 
@@ -41,6 +42,9 @@ export interface VsDebezium {
   java: string;
   jvm_flags: string;
   debezium_rows_per_s: number;
+  /** `--debezium-tuned`: the tuned run's rows/s, and its settings (worker, then connector). */
+  debezium_tuned_rows_per_s?: number;
+  tuned_settings?: string;
   /** cdc's on the same WAL (the Kafka log's `source_rows_per_s`). */
   source_rows_per_s: number;
 }
@@ -76,14 +80,24 @@ export function report(r: BenchResult): string {
  */
 function versusDebezium(v: VsDebezium, f: LabelledLogFigures): string[] {
   const lines = [`[kafka] vs Debezium ${v.debezium} on Kafka Connect ${v.kafka_connect} (${v.java}; ${v.jvm_flags})`];
+  if (v.tuned_settings) lines.push(`[kafka] vs Debezium tuned: ${v.tuned_settings}`);
+  // The ratio is cdc's rows/s over Debezium's: above 1, cdc is faster.
+  const figures = (d: DebeziumFigures, cdcRowsPerS: number): string =>
+    `${String(d.rows_per_s).padStart(8)} rows/s, ${d.cpu_seconds.toFixed(1)} CPU s (${d.catchup_cpu_seconds.toFixed(1)} catching up), ${d.peak_rss_mb} MB   ratio ${ratio(cdcRowsPerS, d.rows_per_s)}`;
   for (const s of f.source) {
     const d = s.debezium;
     if (!d) continue;
+    const t = s.debezium_tuned;
     lines.push(
       `[kafka] vs Debezium tx of ${String(s.per_tx).padEnd(7)} cdc ${String(s.source_rows_per_s).padStart(8)} rows/s, ${s.cdc_cpu_seconds.toFixed(1)} CPU s (${s.cdc_catchup_cpu_seconds.toFixed(1)} catching up), ${s.peak_rss_mb} MB` +
-        `   Debezium ${String(d.rows_per_s).padStart(8)} rows/s, ${d.cpu_seconds.toFixed(1)} CPU s (${d.catchup_cpu_seconds.toFixed(1)} catching up), ${d.peak_rss_mb} MB   ratio ${ratio(s.source_rows_per_s, d.rows_per_s)}`,
+        `   Debezium ${figures(d, s.source_rows_per_s)}` +
+        (t ? `   tuned ${figures(t, s.source_rows_per_s)}` : ''),
     );
   }
-  lines.push(`[kafka] vs Debezium all         cdc ${String(v.source_rows_per_s).padStart(8)} rows/s   Debezium ${String(v.debezium_rows_per_s).padStart(8)} rows/s   ratio ${ratio(v.source_rows_per_s, v.debezium_rows_per_s)}`);
+  const tunedAll = v.debezium_tuned_rows_per_s;
+  lines.push(
+    `[kafka] vs Debezium all         cdc ${String(v.source_rows_per_s).padStart(8)} rows/s   Debezium ${String(v.debezium_rows_per_s).padStart(8)} rows/s   ratio ${ratio(v.source_rows_per_s, v.debezium_rows_per_s)}` +
+      (tunedAll !== undefined ? `   tuned ${String(tunedAll).padStart(8)} rows/s   ratio ${ratio(v.source_rows_per_s, tunedAll)}` : ''),
+  );
   return lines;
 }

@@ -27,8 +27,10 @@ export interface SourceFigures {
   cdc_catchup_cpu_seconds: number;
   /** Process start until the WAL was confirmed: Node start-up, preflight and connecting included. */
   cdc_wall_seconds: number;
-  /** Debezium on the same WAL, with `--vs debezium` on Kafka. */
+  /** Debezium on the same WAL at its defaults, with `--vs debezium` on Kafka. */
   debezium?: DebeziumFigures;
+  /** Debezium on the same WAL with throughput settings, with `--debezium-tuned` too. */
+  debezium_tuned?: DebeziumFigures;
 }
 
 /**
@@ -82,7 +84,8 @@ export async function benchSource(adminUrl: string, log: string, label: string, 
     const cpu = source.cpuSeconds();
     await stop(source);
     // After cdc, never beside it: the two share the 2 cores being measured.
-    const vs = debezium ? await runDebezium(debezium, db, rows) : undefined;
+    const vs = debezium?.variants.includes('defaults') ? await runDebezium(debezium, db, rows, 'defaults') : undefined;
+    const vsTuned = debezium?.variants.includes('tuned') ? await runDebezium(debezium, db, rows, 'tuned') : undefined;
     const figures: SourceFigures = {
       rows,
       per_tx: perTx,
@@ -95,6 +98,7 @@ export async function benchSource(adminUrl: string, log: string, label: string, 
       cdc_catchup_cpu_seconds: round(cpu - cpu0),
       cdc_wall_seconds: round((t1 - source.startedAt) / 1000),
       ...(vs ? { debezium: vs } : {}),
+      ...(vsTuned ? { debezium_tuned: vsTuned } : {}),
     };
     return { figures, topicPrefix: db.name };
   } finally {
