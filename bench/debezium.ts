@@ -130,6 +130,11 @@ export async function runDebezium(side: DebeziumSide, db: RunDb, rows: number, v
 
   const admin = new Kafka({ clientId: 'cdc-bench', brokers: [side.kafka], logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
+  // Only a tail is kept (Connect prints every config at start-up); the lines waited for are
+  // matched as they come.
+  let tail = '';
+  let streaming = false;
+  let failed = false;
   const startedAt = performance.now();
   const child = spawn(javaBinary(), [...CONNECT_JVM_FLAGS, `-Dlog4j2.configurationFile=file:${log4j}`, '-cp', `${side.jarDir}/*`, 'org.apache.kafka.connect.cli.ConnectStandalone', worker, connector], {
     cwd: conf,
@@ -137,14 +142,12 @@ export async function runDebezium(side: DebeziumSide, db: RunDb, rows: number, v
   });
   const unregister = onProcessEnd(() => void child.kill('SIGKILL'));
   let exited = false;
-  const done = new Promise<void>((resolve) => child.on('exit', () => ((exited = true), resolve())));
-  child.on('error', () => undefined); // a missing java: reported below as an early exit
+  // A java that cannot be spawned emits 'error' and never 'exit': both end the wait.
+  const done = new Promise<void>((resolve) => {
+    child.on('exit', () => ((exited = true), resolve()));
+    child.on('error', (e) => ((exited = true), (tail += `\n${e.message}`), resolve()));
+  });
   const meter = new ProcessMeter(child.pid ?? -1);
-  // Only a tail is kept (Connect prints every config at start-up); the lines waited for are
-  // matched as they come.
-  let tail = '';
-  let streaming = false;
-  let failed = false;
   const onOutput = (d: string): void => {
     const text = tail.slice(-1024) + d;
     if (/Starting replication stream from LSN/.test(text)) streaming = true;
