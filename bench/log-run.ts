@@ -1,5 +1,6 @@
 /** Every workload on one log (embedded or Kafka), labelled, with its figures under the issue's keys. */
 import { benchBootstrap, type BootstrapFigures } from './bootstrap.js';
+import type { DebeziumSide } from './debezium.js';
 import { benchLatency, type LatencyFigures } from './latency.js';
 import { benchSource, type SourceFigures } from './source.js';
 
@@ -16,6 +17,8 @@ export interface LogRunOptions {
   e2eSeconds: number;
   dir: string;
   progress: (line: string) => void;
+  /** `--vs debezium`: run Debezium on each source workload's WAL too (Kafka only). */
+  debezium?: DebeziumSide;
 }
 
 /** One log's figures: the headline keys, then the detail they come from. */
@@ -29,6 +32,10 @@ export interface LogFigures {
   e2e_max_ms: number;
   /** The larger of `cdc start` through the one-transaction workload and `cdc bootstrap`. */
   peak_rss_mb: number;
+  /** `--vs debezium`: Debezium's rows over its summed time on the same three workloads. */
+  debezium_rows_per_s?: number;
+  /** `--debezium-tuned`: the same for Debezium with throughput settings. */
+  debezium_tuned_rows_per_s?: number;
   source: SourceFigures[];
   bootstrap: BootstrapFigures;
   latency: LatencyFigures;
@@ -38,10 +45,12 @@ export async function runLog(o: LogRunOptions): Promise<LogFigures> {
   const source: SourceFigures[] = [];
   let bigTx: { figures: SourceFigures; topicPrefix: string } | undefined;
   for (const [rows, perTx] of [[o.singleRows, 1], [o.rows, 1000], [o.rows, o.rows]] as const) {
-    const r = await benchSource(o.adminUrl, o.log, o.label, rows, perTx);
+    const r = await benchSource(o.adminUrl, o.log, o.label, rows, perTx, o.debezium);
     source.push(r.figures);
     if (perTx === o.rows) bigTx = r;
-    o.progress(`[${o.label}] source, ${rows} rows in transactions of ${perTx}: cdc ${r.figures.source_rows_per_s} rows/s, pg_recvlogical ${r.figures.recvlogical_rows_per_s} rows/s`);
+    const dbz = r.figures.debezium;
+    const tuned = r.figures.debezium_tuned;
+    o.progress(`[${o.label}] source, ${rows} rows in transactions of ${perTx}: cdc ${r.figures.source_rows_per_s} rows/s, pg_recvlogical ${r.figures.recvlogical_rows_per_s} rows/s${dbz ? `, Debezium ${dbz.rows_per_s} rows/s` : ''}${tuned ? `, tuned Debezium ${tuned.rows_per_s} rows/s` : ''}`);
   }
   if (!bigTx) throw new Error('no one-transaction workload ran');
   const bootstrap = await benchBootstrap(o.log, bigTx.topicPrefix, o.rows, o.dir);
@@ -50,6 +59,8 @@ export async function runLog(o: LogRunOptions): Promise<LogFigures> {
   o.progress(`[${o.label}] end to end at ${o.e2eRowsPerS} rows/s for ${o.e2eSeconds} s: p50 ${latency.e2e_p50_ms} ms, p99 ${latency.e2e_p99_ms} ms, max ${latency.e2e_max_ms} ms`);
   const sum = (f: (s: SourceFigures) => number): number => source.reduce((a, s) => a + f(s), 0);
   const rows = sum((s) => s.rows);
+  const debeziumSeconds = sum((s) => s.debezium?.seconds ?? 0);
+  const tunedSeconds = sum((s) => s.debezium_tuned?.seconds ?? 0);
   return {
     source_rows_per_s: Math.round(rows / sum((s) => s.cdc_seconds)),
     recvlogical_rows_per_s: Math.round(rows / sum((s) => s.recvlogical_seconds)),
@@ -58,6 +69,8 @@ export async function runLog(o: LogRunOptions): Promise<LogFigures> {
     e2e_p99_ms: latency.e2e_p99_ms,
     e2e_max_ms: latency.e2e_max_ms,
     peak_rss_mb: Math.max(bigTx.figures.peak_rss_mb, bootstrap.peak_rss_mb),
+    ...(debeziumSeconds > 0 ? { debezium_rows_per_s: Math.round(rows / debeziumSeconds) } : {}),
+    ...(tunedSeconds > 0 ? { debezium_tuned_rows_per_s: Math.round(rows / tunedSeconds) } : {}),
     source,
     bootstrap,
     latency,

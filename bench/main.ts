@@ -11,8 +11,14 @@
  *   append     the embedded log's fsync'd appends  vs  a plain file append with fdatasync
  *
  * on the embedded log and on Kafka. Services: the ones named, else started here (test harness).
+ * `--vs debezium` (off by default; needs Kafka among --logs, Java 17 and mvn) also runs Kafka Connect
+ * standalone with the Debezium PostgreSQL connector on each source workload's WAL, after cdc, into
+ * the same broker: its rows/s, CPU seconds and peak RSS beside cdc's (bench/debezium.ts; the jars
+ * are fetched from Maven Central into ~/.cache/cdc/debezium-3.6.1 on first use). `--debezium-tuned`
+ * adds a second Debezium run per workload with throughput settings (bench/debezium.ts, TUNED_*).
  *   npm run bench -- [--quick] [--json out.json] [--chart out.svg] [--pg URL] [--kafka host:port]
  *                    [--rows N] [--single-rows N] [--e2e-seconds S] [--logs embedded,kafka]
+ *                    [--vs debezium [--debezium-tuned]]
  *   npm run bench -- --bootstrap-only N [--json out.json]   (a bootstrap of N records alone, e.g. 10M)
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -22,6 +28,8 @@ import { benchAppend } from './append.js';
 import { benchBigBootstrap } from './big-bootstrap.js';
 import { rawUpsert } from './bootstrap.js';
 import { drawChart } from './chart.js';
+import { CONNECT_JVM_FLAGS, javaVersion, TUNED_CONNECTOR, TUNED_WORKER, type DebeziumSide } from './debezium.js';
+import { CONNECT_VERSION, DEBEZIUM_VERSION, ensureDebeziumJars } from './debezium-jars.js';
 import { runLog, type LogFigures } from './log-run.js';
 import { describeMachine } from './machine.js';
 import { report, type BenchResult } from './report.js';
@@ -73,6 +81,20 @@ async function main(): Promise<void> {
   const logs = (arg('logs') ?? 'embedded,kafka').split(',');
   const json = arg('json');
   const chart = arg('chart') ?? (json ? json.replace(/\.json$/, '') + '.svg' : undefined);
+  const vs = arg('vs');
+  const tuned = process.argv.includes('--debezium-tuned');
+  if (tuned && vs !== 'debezium') {
+    process.stderr.write('error: --debezium-tuned is a second Debezium run beside --vs debezium\nTry: --vs debezium --debezium-tuned\n');
+    process.exit(2);
+  }
+  if (vs !== undefined && vs !== 'debezium') {
+    process.stderr.write(`error: --vs ${vs} is not a known comparison\nTry: --vs debezium\n`);
+    process.exit(2);
+  }
+  if (vs === 'debezium' && !logs.includes('kafka')) {
+    process.stderr.write(`error: --vs debezium compares on Kafka, but --logs ${logs.join(',')} leaves it out\nTry: --logs kafka --vs debezium\n`);
+    process.exit(2);
+  }
 
   const dir = mkdtempSync(join(tmpdir(), 'cdc-bench-'));
   const services: BenchService[] = [];
@@ -86,13 +108,18 @@ async function main(): Promise<void> {
       services.push(k);
       kafkaAddress = k.address;
     }
+    let debezium: DebeziumSide | undefined;
+    if (vs === 'debezium' && kafkaAddress) {
+      progress(`Kafka Connect ${CONNECT_VERSION} and Debezium ${DEBEZIUM_VERSION} jars (fetched with mvn on first use)`);
+      debezium = { jarDir: await ensureDebeziumJars(), kafka: kafkaAddress, dir, variants: tuned ? ['defaults', 'tuned'] : ['defaults'] };
+    }
     const machine = await describeMachine(pgService.address, kafkaAddress ? '3.9.1 (KRaft, single node)' : null);
     const upsert = rawUpsert(join(dir, 'raw.db'), rows);
     progress(`raw better-sqlite3 upsert, ${rows} rows: ${upsert} rows/s`);
     const common = { adminUrl: pgService.address, rows, singleRows, e2eRowsPerS: 5000, e2eSeconds, dir, progress };
     const perLog: { embedded?: LogFigures; kafka?: LogFigures } = {};
     if (logs.includes('embedded')) perLog.embedded = await runLog({ ...common, log: join(dir, 'log'), label: 'embedded' });
-    if (kafkaAddress) perLog.kafka = await runLog({ ...common, log: `kafka://${kafkaAddress}`, label: 'kafka' });
+    if (kafkaAddress) perLog.kafka = await runLog({ ...common, log: `kafka://${kafkaAddress}`, label: 'kafka', ...(debezium ? { debezium } : {}) });
     const append = await benchAppend(dir, Math.min(rows * 2, 1_000_000), 5000);
     const headline = perLog.kafka ?? perLog.embedded;
     if (!headline) throw new Error(`--logs ${logs.join(',')} names no log (embedded, kafka)`);
@@ -114,6 +141,21 @@ async function main(): Promise<void> {
       peak_rss_mb: headline.peak_rss_mb,
       ...(perLog.embedded ? { embedded: withBaseline(perLog.embedded) } : {}),
       ...(perLog.kafka ? { kafka: withBaseline(perLog.kafka) } : {}),
+      ...(debezium && perLog.kafka?.debezium_rows_per_s !== undefined
+        ? {
+            vs_debezium: {
+              debezium: DEBEZIUM_VERSION,
+              kafka_connect: CONNECT_VERSION,
+              java: await javaVersion(),
+              jvm_flags: CONNECT_JVM_FLAGS.join(' '),
+              debezium_rows_per_s: perLog.kafka.debezium_rows_per_s,
+              ...(perLog.kafka.debezium_tuned_rows_per_s !== undefined
+                ? { debezium_tuned_rows_per_s: perLog.kafka.debezium_tuned_rows_per_s, tuned_settings: [...TUNED_WORKER, ...TUNED_CONNECTOR].join(' ') }
+                : {}),
+              source_rows_per_s: perLog.kafka.source_rows_per_s,
+            },
+          }
+        : {}),
       append,
       machine,
       services: { postgres: pgService.origin, kafka: services[1]?.origin ?? null },
