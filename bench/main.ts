@@ -14,6 +14,7 @@
  *   npm run bench -- [--quick] [--json out.json] [--chart out.svg] [--pg URL] [--kafka host:port]
  *                    [--rows N] [--single-rows N] [--e2e-seconds S] [--logs embedded,kafka]
  *   npm run bench -- --bootstrap-only N [--json out.json]   (a bootstrap of N records alone, e.g. 10M)
+ *   npm run bench -- --source-only [--rows N] [--logs …]      (the source workloads alone, ratios on stdout)
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,7 +23,7 @@ import { benchAppend } from './append.js';
 import { benchBigBootstrap } from './big-bootstrap.js';
 import { rawUpsert } from './bootstrap.js';
 import { drawChart } from './chart.js';
-import { runLog, type LogFigures } from './log-run.js';
+import { runLog, runSources, type LogFigures } from './log-run.js';
 import { describeMachine } from './machine.js';
 import { report, type BenchResult } from './report.js';
 import { benchKafka, benchPostgres, type BenchService } from './services.js';
@@ -85,6 +86,15 @@ async function main(): Promise<void> {
       const k = await benchKafka(arg('kafka') ?? process.env['CDC_BENCH_KAFKA']);
       services.push(k);
       kafkaAddress = k.address;
+    }
+    if (process.argv.includes('--source-only')) {
+      const common = { adminUrl: pgService.address, rows, singleRows, e2eRowsPerS: 5000, e2eSeconds, dir, progress };
+      const runs = [...(logs.includes('embedded') ? [{ log: join(dir, 'log'), label: 'embedded' as const }] : []), ...(kafkaAddress ? [{ log: `kafka://${kafkaAddress}`, label: 'kafka' as const }] : [])];
+      const out: Record<string, unknown> = {};
+      for (const l of runs) out[l.label] = (await runSources({ ...common, ...l })).source;
+      process.stdout.write(JSON.stringify(out, null, 2) + '\n');
+      if (json) writeFileSync(json, JSON.stringify(out, null, 2) + '\n');
+      return;
     }
     const machine = await describeMachine(pgService.address, kafkaAddress ? '3.9.1 (KRaft, single node)' : null);
     const upsert = rawUpsert(join(dir, 'raw.db'), rows);
