@@ -29,6 +29,7 @@ import { CaptureRules } from './capture-rules.js';
 import { generatedColumns, tableColumns, tableKey, tableName, type CatalogColumn, type CatalogTable } from './catalog.js';
 import { quoteIdent, rowsOf } from './connect.js';
 import type { PgoutputMessage, Tuple } from './pgoutput.js';
+import { RowEncoder } from './row-encoder.js';
 import { TypeResolver } from './types.js';
 
 type Relation = Extract<PgoutputMessage, { tag: 'relation' }>;
@@ -40,6 +41,8 @@ interface TableState {
   readonly columns: readonly CatalogColumn[];
   /** The stored generated columns (in the schema, never in a tuple), and how to compute them. */
   readonly generated: { readonly names: readonly string[]; readonly sql: string; readonly inputs: readonly string[] } | null;
+  /** Keys and values of this definition's rows, written straight from tuples (row-encoder.ts). */
+  readonly encoder: RowEncoder;
 }
 
 /** Why the changes of a relation are left out of the log. */
@@ -118,7 +121,9 @@ export class ChangeMapper {
     }
     this.skipped.delete(oid);
     const { schema, generated } = defined;
-    const state: TableState = { oid, schema, columns, generated };
+    const rules = this.rules.columnTransforms(schema.schema, schema.table, columns.map((c) => c.name));
+    const encoder = new RowEncoder({ id: schema.id, key: schema.key, columns, rules, computed: generated !== null });
+    const state: TableState = { oid, schema, columns, generated, encoder };
     this.byOid.set(oid, state);
     // Written again whenever it is not the topic's latest definition in the log: a sink takes the
     // last definition of a topic as its table's (ADD COLUMN, UPDATE, DROP COLUMN between two polls
@@ -248,12 +253,23 @@ export class ChangeMapper {
   async insert(msg: Extract<PgoutputMessage, { tag: 'insert' }>, source: SourcePosition): Promise<AppendRecord[]> {
     const state = await this.state(msg.relationOid);
     if (!state) return [];
+    const value = state.encoder.value('c', msg.newTuple, source);
+    if (value !== null) return [{ topic: state.schema.topic, key: Buffer.from(state.encoder.key(msg.newTuple)), value: Buffer.from(value) }];
     return [this.rowRecord(state.schema, 'c', await this.row(state, msg.newTuple), source)];
   }
 
   async update(msg: Extract<PgoutputMessage, { tag: 'update' }>, source: SourcePosition): Promise<AppendRecord[]> {
     const state = await this.state(msg.relationOid);
     if (!state) return [];
+    const value = state.encoder.value('u', msg.newTuple, source);
+    if (value !== null) {
+      const { topic } = state.schema;
+      const key = state.encoder.key(msg.newTuple);
+      const old = msg.keyTuple ?? msg.oldTuple;
+      const oldKey = old ? state.encoder.key(old) : key;
+      const record: AppendRecord = { topic, key: Buffer.from(key), value: Buffer.from(value) };
+      return oldKey === key ? [record] : [{ topic, key: Buffer.from(oldKey), value: null }, record];
+    }
     const row = await this.row(state, msg.newTuple);
     const out: AppendRecord[] = [];
     const old = msg.keyTuple ?? msg.oldTuple;
@@ -270,6 +286,6 @@ export class ChangeMapper {
     if (!state) return [];
     const old = msg.keyTuple ?? msg.oldTuple;
     if (!old) return [];
-    return [this.tombstone(state.schema, this.keyRow(state, old))];
+    return [{ topic: state.schema.topic, key: Buffer.from(state.encoder.key(old)), value: null }];
   }
 }
