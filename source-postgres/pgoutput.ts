@@ -37,7 +37,7 @@ class Reader {
   constructor(private readonly buf: Buffer) {}
   u8(): number {
     this.need(1);
-    return this.buf.readUInt8(this.pos++);
+    return this.buf[this.pos++] as number;
   }
   i16(): number {
     this.need(2);
@@ -76,6 +76,13 @@ class Reader {
     this.pos = end + 1;
     return s;
   }
+  /** `n` bytes of UTF-8 as a string, decoded straight from the message (no Buffer view per value). */
+  text(n: number): string {
+    this.need(n);
+    const s = this.buf.toString('utf8', this.pos, this.pos + n);
+    this.pos += n;
+    return s;
+  }
   bytes(n: number): Buffer {
     this.need(n);
     const b = this.buf.subarray(this.pos, this.pos + n);
@@ -94,20 +101,24 @@ function truncated(): CdcError {
   });
 }
 
+// NULL and unchanged carry nothing of their own: one object each serves every tuple.
+const NULL_VALUE: TupleValue = Object.freeze({ kind: 'null' });
+const UNCHANGED_VALUE: TupleValue = Object.freeze({ kind: 'unchanged' });
+
 function tuple(r: Reader): Tuple {
   const n = r.i16();
-  const out: TupleValue[] = [];
+  const out: TupleValue[] = new Array<TupleValue>(Math.max(n, 0));
   for (let i = 0; i < n; i++) {
     const kind = r.u8();
     switch (kind) {
       case 0x6e: // n
-        out.push({ kind: 'null' });
+        out[i] = NULL_VALUE;
         break;
       case 0x75: // u
-        out.push({ kind: 'unchanged' });
+        out[i] = UNCHANGED_VALUE;
         break;
       case 0x74: // t
-        out.push({ kind: 'text', text: r.bytes(r.i32()).toString('utf8') });
+        out[i] = { kind: 'text', text: r.text(r.i32()) };
         break;
       default:
         // 'b' (binary) is never requested: cdc asks for text so values keep PostgreSQL's own form.
@@ -195,9 +206,19 @@ export function decodePgoutput(buf: Buffer): PgoutputMessage {
 }
 
 const PG_EPOCH_MICROS = 946_684_800_000_000n;
+const PG_EPOCH_MICROS_NUMBER = 946_684_800_000_000;
 
 /** A PostgreSQL timestamp (µs since 2000-01-01 UTC) as ISO 8601 UTC with microseconds. */
 export function pgTimeToIso(micros: bigint): string {
+  // Once per transaction: within ±2^53 µs (285 years of 2000) plain numbers are exact and fast.
+  const unixMicros = Number(micros) + PG_EPOCH_MICROS_NUMBER;
+  if (Number.isSafeInteger(unixMicros) && Number.isSafeInteger(Number(micros))) {
+    // % and the division of an exact multiple are exact on safe integers (a float floor is not).
+    const us = ((unixMicros % 1000) + 1000) % 1000;
+    const ms = (unixMicros - us) / 1000;
+    const iso = new Date(ms).toISOString();
+    return `${iso.slice(0, -1)}${us < 10 ? '00' : us < 100 ? '0' : ''}${us}Z`;
+  }
   const unix = micros + PG_EPOCH_MICROS;
   let ms = unix / 1000n;
   let us = unix % 1000n;

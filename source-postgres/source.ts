@@ -204,7 +204,8 @@ async function runOnce(config: SourceConfig, { log, logger, onStreaming }: Sourc
     if (signal.aborted) return;
 
     const replication = await connectPg(config.pgUrl, { replication: true });
-    let tx: { lsn: string; txid: string; commitTime: string } | null = null;
+    // The source position of the transaction under way, built once at its Begin: every row shares it.
+    let tx: { lsn: string; txid: string; commitTime: string; snapshot: false } | null = null;
     let stopping = false;
     // Stream messages and table polls run one at a time, in arrival order.
     let queue: Promise<void> = Promise.resolve();
@@ -227,7 +228,7 @@ async function runOnce(config: SourceConfig, { log, logger, onStreaming }: Sourc
       const m = event.message;
       switch (m.tag) {
         case 'begin':
-          tx = { lsn: formatLsn(m.finalLsn), txid: String(m.xid), commitTime: pgTimeToIso(m.commitTime) };
+          tx = { lsn: formatLsn(m.finalLsn), txid: String(m.xid), commitTime: pgTimeToIso(m.commitTime), snapshot: false };
           delivery.begin();
           return;
         case 'commit':
@@ -241,7 +242,7 @@ async function runOnce(config: SourceConfig, { log, logger, onStreaming }: Sourc
         }
         case 'insert':
         case 'update': {
-          const source = { ...(tx ?? { lsn: formatLsn(event.lsn), txid: null, commitTime: null }), snapshot: false };
+          const source = tx ?? { lsn: formatLsn(event.lsn), txid: null, commitTime: null, snapshot: false };
           await delivery.add(m.tag === 'insert' ? await mapper.insert(m, source) : await mapper.update(m, source));
           crashPoint('mid-transaction');
           return;
