@@ -33,6 +33,8 @@ import { RowEncoder } from './row-encoder.js';
 import { TypeResolver } from './types.js';
 
 type Relation = Extract<PgoutputMessage, { tag: 'relation' }>;
+/** A message that changes a row. */
+export type RowChange = Extract<PgoutputMessage, { tag: 'insert' | 'update' | 'delete' }>;
 
 interface TableState {
   readonly oid: number;
@@ -250,26 +252,46 @@ export class ChangeMapper {
     );
   }
 
+  /**
+   * The records of a change, when they need nothing from PostgreSQL: its definition known and
+   * current, no unchanged TOAST value, no generated column. Synchronous, so the stream's common
+   * case costs no promise here; undefined sends the caller to {@link insert} / {@link update} /
+   * {@link delete}, which do everything.
+   */
+  changeNow(msg: RowChange, source: SourcePosition): AppendRecord[] | undefined {
+    if (this.skipped.has(msg.relationOid)) return [];
+    const state = this.byOid.get(msg.relationOid);
+    if (!state || this.stale.has(msg.relationOid)) return undefined;
+    return this.encoded(state, msg, source);
+  }
+
+  /** {@link changeNow} for a known state; undefined when the row needs values read from PostgreSQL. */
+  private encoded(state: TableState, msg: RowChange, source: SourcePosition): AppendRecord[] | undefined {
+    const { encoder } = state;
+    const { topic } = state.schema;
+    if (msg.tag === 'delete') return this.deleted(state, msg);
+    const value = encoder.value(msg.tag === 'insert' ? 'c' : 'u', msg.newTuple, source);
+    if (value === null) return undefined;
+    const key = encoder.key(msg.newTuple);
+    const record: AppendRecord = { topic, key: Buffer.from(key), value: Buffer.from(value) };
+    if (msg.tag === 'insert') return [record];
+    // An update that changes the key: a tombstone for the old key first.
+    const old = msg.keyTuple ?? msg.oldTuple;
+    const oldKey = old ? encoder.key(old) : key;
+    return oldKey === key ? [record] : [{ topic, key: Buffer.from(oldKey), value: null }, record];
+  }
+
   async insert(msg: Extract<PgoutputMessage, { tag: 'insert' }>, source: SourcePosition): Promise<AppendRecord[]> {
     const state = await this.state(msg.relationOid);
     if (!state) return [];
-    const value = state.encoder.value('c', msg.newTuple, source);
-    if (value !== null) return [{ topic: state.schema.topic, key: Buffer.from(state.encoder.key(msg.newTuple)), value: Buffer.from(value) }];
-    return [this.rowRecord(state.schema, 'c', await this.row(state, msg.newTuple), source)];
+    return this.encoded(state, msg, source) ?? [this.rowRecord(state.schema, 'c', await this.row(state, msg.newTuple), source)];
   }
 
   async update(msg: Extract<PgoutputMessage, { tag: 'update' }>, source: SourcePosition): Promise<AppendRecord[]> {
     const state = await this.state(msg.relationOid);
     if (!state) return [];
-    const value = state.encoder.value('u', msg.newTuple, source);
-    if (value !== null) {
-      const { topic } = state.schema;
-      const key = state.encoder.key(msg.newTuple);
-      const old = msg.keyTuple ?? msg.oldTuple;
-      const oldKey = old ? state.encoder.key(old) : key;
-      const record: AppendRecord = { topic, key: Buffer.from(key), value: Buffer.from(value) };
-      return oldKey === key ? [record] : [{ topic, key: Buffer.from(oldKey), value: null }, record];
-    }
+    const encoded = this.encoded(state, msg, source);
+    if (encoded) return encoded;
     const row = await this.row(state, msg.newTuple);
     const out: AppendRecord[] = [];
     const old = msg.keyTuple ?? msg.oldTuple;
@@ -284,8 +306,12 @@ export class ChangeMapper {
   async delete(msg: Extract<PgoutputMessage, { tag: 'delete' }>): Promise<AppendRecord[]> {
     const state = await this.state(msg.relationOid);
     if (!state) return [];
+    return this.deleted(state, msg);
+  }
+
+  /** A delete's tombstone: it needs only the key, which every old tuple has. */
+  private deleted(state: TableState, msg: Extract<PgoutputMessage, { tag: 'delete' }>): AppendRecord[] {
     const old = msg.keyTuple ?? msg.oldTuple;
-    if (!old) return [];
-    return [{ topic: state.schema.topic, key: Buffer.from(state.encoder.key(old)), value: null }];
+    return old ? [{ topic: state.schema.topic, key: Buffer.from(state.encoder.key(old)), value: null }] : [];
   }
 }

@@ -207,6 +207,8 @@ export function decodePgoutput(buf: Buffer): PgoutputMessage {
 
 const PG_EPOCH_MICROS = 946_684_800_000_000n;
 const PG_EPOCH_MICROS_NUMBER = 946_684_800_000_000;
+let lastSecond = Number.NaN;
+let lastPrefix = '';
 
 /** A PostgreSQL timestamp (µs since 2000-01-01 UTC) as ISO 8601 UTC with microseconds. */
 export function pgTimeToIso(micros: bigint): string {
@@ -214,10 +216,14 @@ export function pgTimeToIso(micros: bigint): string {
   const unixMicros = Number(micros) + PG_EPOCH_MICROS_NUMBER;
   if (Number.isSafeInteger(unixMicros) && Number.isSafeInteger(Number(micros))) {
     // % and the division of an exact multiple are exact on safe integers (a float floor is not).
-    const us = ((unixMicros % 1000) + 1000) % 1000;
-    const ms = (unixMicros - us) / 1000;
-    const iso = new Date(ms).toISOString();
-    return `${iso.slice(0, -1)}${us < 10 ? '00' : us < 100 ? '0' : ''}${us}Z`;
+    const us = ((unixMicros % 1_000_000) + 1_000_000) % 1_000_000;
+    const second = (unixMicros - us) / 1_000_000;
+    // Consecutive transactions mostly commit within one second: its text is made once.
+    if (second !== lastSecond) {
+      lastSecond = second;
+      lastPrefix = new Date(second * 1000).toISOString().slice(0, -4); // up to "ss."
+    }
+    return `${lastPrefix}${String(us).padStart(6, '0')}Z`;
   }
   const unix = micros + PG_EPOCH_MICROS;
   let ms = unix / 1000n;

@@ -241,16 +241,15 @@ async function runOnce(config: SourceConfig, { log, logger, onStreaming }: Sourc
           return;
         }
         case 'insert':
-        case 'update': {
+        case 'update':
+        case 'delete': {
           const source = tx ?? { lsn: formatLsn(event.lsn), txid: null, commitTime: null, snapshot: false };
-          await delivery.add(m.tag === 'insert' ? await mapper.insert(m, source) : await mapper.update(m, source));
+          // The common case synchronously; a new or stale definition, or a TOAST read, awaits.
+          const records = mapper.changeNow(m, source) ?? (m.tag === 'insert' ? await mapper.insert(m, source) : m.tag === 'update' ? await mapper.update(m, source) : await mapper.delete(m));
+          await delivery.add(records);
           crashPoint('mid-transaction');
           return;
         }
-        case 'delete':
-          await delivery.add(await mapper.delete(m));
-          crashPoint('mid-transaction');
-          return;
         case 'truncate':
           await tables?.truncate(m.relationOids);
           return;
