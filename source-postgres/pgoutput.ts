@@ -33,8 +33,10 @@ export type PgoutputMessage =
   | { tag: 'message'; transactional: boolean; lsn: bigint; prefix: string; content: Buffer };
 
 class Reader {
-  private pos = 0;
-  constructor(private readonly buf: Buffer) {}
+  constructor(
+    private readonly buf: Buffer,
+    private pos: number,
+  ) {}
   u8(): number {
     this.need(1);
     return this.buf[this.pos++] as number;
@@ -133,9 +135,12 @@ function replicaIdentity(code: number): string {
   return names[code] ?? 'unknown';
 }
 
-/** Decodes one pgoutput message (the payload of an XLogData message). */
-export function decodePgoutput(buf: Buffer): PgoutputMessage {
-  const r = new Reader(buf);
+/**
+ * Decodes one pgoutput message: the payload of an XLogData message, which starts at `start` of
+ * `buf` (read in place, without a Buffer view of it).
+ */
+export function decodePgoutput(buf: Buffer, start = 0): PgoutputMessage {
+  const r = new Reader(buf, start);
   const tag = r.u8();
   switch (tag) {
     case 0x42: // B

@@ -229,6 +229,15 @@ describe('pgoutput decoding, fuzzed', () => {
     );
   });
 
+  it('decodes a message in place, after the bytes that precede it (an XLogData header)', () => {
+    fc.assert(
+      fc.property(messageArb, fc.uint8Array({ maxLength: 30 }), (m, head) => {
+        expect(decodePgoutput(Buffer.concat([Buffer.from(head), encode(m)]), head.length)).toEqual(m);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
   it('fails on random bytes with PGOUTPUT_MALFORMED or decodes them, never anything else', () => {
     const tagged = fc.tuple(fc.constantFrom(...'BCORYIUDTM'), fc.uint8Array({ maxLength: 64 })).map(([t, rest]) => Buffer.concat([Buffer.from(t), rest]));
     fc.assert(
