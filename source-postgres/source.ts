@@ -146,11 +146,15 @@ async function runOnce(config: SourceConfig, { log, logger, onStreaming }: Sourc
       if (reason === 'keyless' && name) tables?.reportKeyless(name);
       else logger.debug('changes of a relation left out', { oid, reason });
     }, config.capture);
+    // Asked for every record: the names are made once.
+    const tablePrefix = `${config.prefix}.`;
+    const schemas = schemaTopic(config.prefix);
+    const states = stateTopic(config.prefix);
     const delivery = new Delivery({
       log,
       logger,
       batchRecords: config.batchRecords,
-      isTableTopic: (topic) => topic.startsWith(`${config.prefix}.`) && topic !== schemaTopic(config.prefix) && topic !== stateTopic(config.prefix),
+      isTableTopic: (topic) => topic.startsWith(tablePrefix) && topic !== schemas && topic !== states,
       onDurable: (lsn) => {
         if (lsn > confirmed) {
           confirmed = lsn;
