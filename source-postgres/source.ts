@@ -29,48 +29,26 @@ import { CdcError, crashPoint, formatLsn, isRetriable, messageOf, RetryWindow, t
 import {
   auditTopics,
   defaultTopicSettings,
-  readSnapshotState,
   schemaTopic,
-  snapshotUndoneRecord,
   stateTopic,
   tableTopic,
   type TopicLog,
-  type TopicSettings,
 } from '../compaction/index.js';
 import { listTables, selectTables } from './catalog.js';
 import { checkCaptureRules } from './capture-check.js';
-import type { CaptureRules } from './capture-rules.js';
-import { reportCaptureChanges } from './capture-settings.js';
 import { ChangeMapper } from './changes.js';
 import { connectPg } from './connect.js';
 import { Delivery } from './delivery.js';
 import { announceLogFormat } from './log-format.js';
 import { pgTimeToIso } from './pgoutput.js';
 import { preflight } from './preflight.js';
+import { openSlot } from './open-slot.js';
+import type { SourceConfig } from './source-config.js';
 import { ensurePublication } from './publication.js';
 import { CapturedTables } from './tables.js';
-import { checkSlot, createSlot, findSlot, validateSlotName } from './slot.js';
+import { validateSlotName } from './slot.js';
 import { ReplicationStream, type StreamEvent } from './stream.js';
 
-export interface SourceConfig {
-  pgUrl: string;
-  prefix: string;
-  slot: string;
-  publication: string;
-  /** Tables to capture; all tables with a key when absent. */
-  tables?: { schema: string; table: string }[];
-  topicSettings?: TopicSettings;
-  /** Records per log append. */
-  batchRecords?: number;
-  /** How often the catalog is checked for new, changed and dropped tables (ms). */
-  tablePollMs?: number;
-  /** Replace a lost slot with a new one and read every table again. */
-  resnapshot?: boolean;
-  /** How long transient failures are waited out before giving up (ms). */
-  retryWindowMs?: number;
-  /** Columns excluded and masked, row filters (capture-rules.ts); none when absent. */
-  capture?: CaptureRules;
-}
 
 export interface SourceDeps {
   log: TopicLog;
@@ -113,12 +91,6 @@ async function runSource(config: SourceConfig, deps: SourceDeps, signal: AbortSi
       if (signal.aborted) return;
     }
   }
-}
-
-function slotLost(slot: string, why: string): CdcError {
-  return new CdcError('SLOT_LOST', `replication slot ${slot} ${why}: changes made since its last confirmed position may be missing from the log`, {
-    hint: 'run cdc start --resnapshot (same flags) to start over with a new slot: it reads every table again and writes tombstones for rows deleted meanwhile, so replicas converge',
-  });
 }
 
 async function runOnce(config: SourceConfig, { log, logger, onStreaming }: SourceDeps, signal: AbortSignal, established: () => void): Promise<void> {
@@ -170,40 +142,7 @@ async function runOnce(config: SourceConfig, { log, logger, onStreaming }: Sourc
       wanted: config.tables, topicSettings: config.topicSettings ?? defaultTopicSettings, signal,
     });
     for (const t of selection.keyless) tables.reportKeyless(t);
-    const state = await readSnapshotState(log, config.prefix, config.slot);
-    let existing = await findSlot(client, config.slot);
-    const logHasSlot = state.done.size > 0 || state.partial.size > 0;
-    if (config.capture) await reportCaptureChanges({ log, prefix: config.prefix, slot: config.slot, rules: config.capture, logger, ranBefore: logHasSlot }, (r) => delivery.appendNow(r));
-    if (existing?.walStatus === 'lost' && !config.resnapshot) throw slotLost(config.slot, 'has lost WAL it needed (wal_status = lost)');
-    if (!existing && logHasSlot && !config.resnapshot) throw slotLost(config.slot, 'no longer exists, but the log holds its snapshot');
-    if (existing && config.resnapshot) {
-      checkSlot(config.slot, { ...existing, walStatus: null }, database);
-      await client.query('SELECT pg_drop_replication_slot($1)', [config.slot]);
-      logger.warn('dropped the replication slot to start over (--resnapshot)', { slot: config.slot });
-      existing = undefined;
-    }
-    if (!existing) {
-      // What the log says an earlier slot of this name read says nothing about the new one.
-      const refs = [...state.done.values(), ...[...state.partial.keys()].map((ref) => JSON.parse(ref) as [string, string]).map(([schema, table]) => ({ schema, table }))];
-      if (refs.length > 0) await delivery.appendNow(refs.map((t) => snapshotUndoneRecord(config.prefix, config.slot, t.schema, t.table)));
-      const replication = await connectPg(config.pgUrl, { replication: true });
-      let created;
-      try {
-        created = await createSlot(replication, config.slot);
-      } catch (e) {
-        await replication.end().catch(() => undefined);
-        throw e;
-      }
-      logger.info('created replication slot', { slot: config.slot, consistent_point: formatLsn(created.consistentPoint) });
-      confirmed = created.consistentPoint;
-      await tables.initial(created.consistentPoint, { name: created.snapshotName, afterImport: () => replication.end() });
-    } else {
-      checkSlot(config.slot, existing, database);
-      confirmed = existing.confirmedFlush ?? 0n;
-      // Tables not read in full, read with another definition, or gone since are handled when the
-      // stream reaches the barrier of the first poll (tables.ts): after the changes before it.
-      tables.load(state.done, state.partial);
-    }
+    await openSlot({ config, client, log, logger, delivery, tables, database, onPosition: (lsn) => (confirmed = lsn) });
     await delivery.flush();
     if (signal.aborted) return;
 

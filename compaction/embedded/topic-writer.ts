@@ -7,21 +7,12 @@ import { constants } from 'node:fs';
 import { open, truncate, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CdcError } from '../../common/index.js';
-import { listSegments, readSegment, segmentName, writeHighWater } from './files.js';
+import { listSegments, readSegment, segmentName, syncDir, writeHighWater } from './files.js';
 import { encodeRecordInto, frameSize } from './segment.js';
 
 export interface SegmentPolicy {
   readonly segmentBytes: number;
   readonly segmentMs: number;
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
 }
 
 export class TopicWriter {
@@ -125,4 +116,3 @@ export class TopicWriter {
   }
 }
 
-export { syncDir };
