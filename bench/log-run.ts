@@ -41,7 +41,8 @@ export interface LogFigures {
   latency: LatencyFigures;
 }
 
-export async function runLog(o: LogRunOptions): Promise<LogFigures> {
+/** The three source workloads on one log; the one-transaction run's topics are kept for the bootstrap. */
+export async function runSources(o: LogRunOptions): Promise<{ source: SourceFigures[]; bigTx: { figures: SourceFigures; topicPrefix: string } }> {
   const source: SourceFigures[] = [];
   let bigTx: { figures: SourceFigures; topicPrefix: string } | undefined;
   for (const [rows, perTx] of [[o.singleRows, 1], [o.rows, 1000], [o.rows, o.rows]] as const) {
@@ -50,9 +51,14 @@ export async function runLog(o: LogRunOptions): Promise<LogFigures> {
     if (perTx === o.rows) bigTx = r;
     const dbz = r.figures.debezium;
     const tuned = r.figures.debezium_tuned;
-    o.progress(`[${o.label}] source, ${rows} rows in transactions of ${perTx}: cdc ${r.figures.source_rows_per_s} rows/s, pg_recvlogical ${r.figures.recvlogical_rows_per_s} rows/s${dbz ? `, Debezium ${dbz.rows_per_s} rows/s` : ''}${tuned ? `, tuned Debezium ${tuned.rows_per_s} rows/s` : ''}`);
+    o.progress(`[${o.label}] source, ${rows} rows in transactions of ${perTx}: cdc ${r.figures.source_rows_per_s} rows/s, pg_recvlogical ${r.figures.recvlogical_rows_per_s} rows/s, ratio ${(r.figures.source_rows_per_s / r.figures.recvlogical_rows_per_s).toFixed(2)}${dbz ? `, Debezium ${dbz.rows_per_s} rows/s` : ''}${tuned ? `, tuned Debezium ${tuned.rows_per_s} rows/s` : ''}`);
   }
   if (!bigTx) throw new Error('no one-transaction workload ran');
+  return { source, bigTx };
+}
+
+export async function runLog(o: LogRunOptions): Promise<LogFigures> {
+  const { source, bigTx } = await runSources(o);
   const bootstrap = await benchBootstrap(o.log, bigTx.topicPrefix, o.rows, o.dir);
   o.progress(`[${o.label}] bootstrap, ${o.rows} rows: ${bootstrap.bootstrap_rows_per_s} rows/s`);
   const latency = await benchLatency(o.adminUrl, o.log, o.label, o.e2eRowsPerS, o.e2eSeconds, o.dir);

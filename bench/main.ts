@@ -20,6 +20,7 @@
  *                    [--rows N] [--single-rows N] [--e2e-seconds S] [--logs embedded,kafka]
  *                    [--vs debezium [--debezium-tuned]]
  *   npm run bench -- --bootstrap-only N [--json out.json]   (a bootstrap of N records alone, e.g. 10M)
+ *   npm run bench -- --source-only [--rows N] [--logs …]      (the source workloads alone, ratios on stdout)
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -30,7 +31,7 @@ import { rawUpsert } from './bootstrap.js';
 import { drawChart } from './chart.js';
 import { CONNECT_JVM_FLAGS, javaVersion, TUNED_CONNECTOR, TUNED_WORKER, type DebeziumSide } from './debezium.js';
 import { CONNECT_VERSION, DEBEZIUM_VERSION, ensureDebeziumJars } from './debezium-jars.js';
-import { runLog, type LogFigures } from './log-run.js';
+import { runLog, runSources, type LogFigures } from './log-run.js';
 import { describeMachine } from './machine.js';
 import { report, type BenchResult } from './report.js';
 import { benchKafka, benchPostgres, type BenchService } from './services.js';
@@ -112,6 +113,15 @@ async function main(): Promise<void> {
     if (vs === 'debezium' && kafkaAddress) {
       progress(`Kafka Connect ${CONNECT_VERSION} and Debezium ${DEBEZIUM_VERSION} jars (fetched with mvn on first use)`);
       debezium = { jarDir: await ensureDebeziumJars(), kafka: kafkaAddress, dir, variants: tuned ? ['defaults', 'tuned'] : ['defaults'] };
+    }
+    if (process.argv.includes('--source-only')) {
+      const common = { adminUrl: pgService.address, rows, singleRows, e2eRowsPerS: 5000, e2eSeconds, dir, progress };
+      const runs = [...(logs.includes('embedded') ? [{ log: join(dir, 'log'), label: 'embedded' as const }] : []), ...(kafkaAddress ? [{ log: `kafka://${kafkaAddress}`, label: 'kafka' as const, ...(debezium ? { debezium } : {}) }] : [])];
+      const out: Record<string, unknown> = {};
+      for (const l of runs) out[l.label] = (await runSources({ ...common, ...l })).source;
+      process.stdout.write(JSON.stringify(out, null, 2) + '\n');
+      if (json) writeFileSync(json, JSON.stringify(out, null, 2) + '\n');
+      return;
     }
     const machine = await describeMachine(pgService.address, kafkaAddress ? '3.9.1 (KRaft, single node)' : null);
     const upsert = rawUpsert(join(dir, 'raw.db'), rows);

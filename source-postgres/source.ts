@@ -118,11 +118,15 @@ async function runOnce(config: SourceConfig, { log, logger, onStreaming }: Sourc
       if (reason === 'keyless' && name) tables?.reportKeyless(name);
       else logger.debug('changes of a relation left out', { oid, reason });
     }, config.capture);
+    // Asked for every record: the names are made once.
+    const tablePrefix = `${config.prefix}.`;
+    const schemas = schemaTopic(config.prefix);
+    const states = stateTopic(config.prefix);
     const delivery = new Delivery({
       log,
       logger,
       batchRecords: config.batchRecords,
-      isTableTopic: (topic) => topic.startsWith(`${config.prefix}.`) && topic !== schemaTopic(config.prefix) && topic !== stateTopic(config.prefix),
+      isTableTopic: (topic) => topic.startsWith(tablePrefix) && topic !== schemas && topic !== states,
       onDurable: (lsn) => {
         if (lsn > confirmed) {
           confirmed = lsn;
@@ -143,7 +147,8 @@ async function runOnce(config: SourceConfig, { log, logger, onStreaming }: Sourc
     if (signal.aborted) return;
 
     const replication = await connectPg(config.pgUrl, { replication: true });
-    let tx: { lsn: string; txid: string; commitTime: string } | null = null;
+    // The source position of the transaction under way, built once at its Begin: every row shares it.
+    let tx: { lsn: string; txid: string; commitTime: string; snapshot: false } | null = null;
     let stopping = false;
     // Stream messages and table polls run one at a time, in arrival order.
     let queue: Promise<void> = Promise.resolve();
@@ -166,7 +171,7 @@ async function runOnce(config: SourceConfig, { log, logger, onStreaming }: Sourc
       const m = event.message;
       switch (m.tag) {
         case 'begin':
-          tx = { lsn: formatLsn(m.finalLsn), txid: String(m.xid), commitTime: pgTimeToIso(m.commitTime) };
+          tx = { lsn: formatLsn(m.finalLsn), txid: String(m.xid), commitTime: pgTimeToIso(m.commitTime), snapshot: false };
           delivery.begin();
           return;
         case 'commit':
@@ -179,16 +184,15 @@ async function runOnce(config: SourceConfig, { log, logger, onStreaming }: Sourc
           return;
         }
         case 'insert':
-        case 'update': {
-          const source = { ...(tx ?? { lsn: formatLsn(event.lsn), txid: null, commitTime: null }), snapshot: false };
-          await delivery.add(m.tag === 'insert' ? await mapper.insert(m, source) : await mapper.update(m, source));
+        case 'update':
+        case 'delete': {
+          const source = tx ?? { lsn: formatLsn(event.lsn), txid: null, commitTime: null, snapshot: false };
+          // The common case synchronously; a new or stale definition, or a TOAST read, awaits.
+          const records = mapper.changeNow(m, source) ?? (m.tag === 'insert' ? await mapper.insert(m, source) : m.tag === 'update' ? await mapper.update(m, source) : await mapper.delete(m));
+          await delivery.add(records);
           crashPoint('mid-transaction');
           return;
         }
-        case 'delete':
-          await delivery.add(await mapper.delete(m));
-          crashPoint('mid-transaction');
-          return;
         case 'truncate':
           await tables?.truncate(m.relationOids);
           return;
