@@ -1,8 +1,8 @@
-/** The cdc CLI as a child process, with its peak resident memory read from Linux /proc. */
+/** The cdc CLI as a child process, with its CPU time and peak resident memory read from Linux /proc. */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { onProcessEnd } from '../services/index.js';
+import { ProcessMeter } from './proc.js';
 
 const CLI = fileURLToPath(new URL('../cli/main.js', import.meta.url));
 
@@ -14,32 +14,30 @@ export interface CdcChild {
   stderr(): string;
   /** The kernel's high-water mark of its resident set (VmHWM), in MB; kept after it exits. */
   peakRssMb(): number;
+  /** CPU seconds (user + system) it has used so far; the last sample once it has exited. */
+  cpuSeconds(): number;
+  /** When it was spawned, on the `performance.now()` clock. */
+  startedAt: number;
 }
 
 /** Starts `cdc args…`; extra Node flags (e.g. `--cpu-prof`) come from CDC_BENCH_NODE_FLAGS. */
 export function cdc(args: string[]): CdcChild {
   const nodeFlags = (process.env['CDC_BENCH_NODE_FLAGS'] ?? '').split(' ').filter((f) => f.length > 0);
+  const startedAt = performance.now();
   const child = spawn(process.execPath, [...nodeFlags, CLI, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
-  let peakKb = 0;
   child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   // VmHWM is a high-water mark kept by the kernel, so sampling only has to catch it before exit.
-  const sample = (): void => {
-    try {
-      const kb = Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0);
-      peakKb = Math.max(peakKb, kb);
-    } catch {
-      // The process ended between samples.
-    }
-  };
-  const timer = setInterval(sample, 50);
+  const meter = new ProcessMeter(child.pid ?? -1);
   // A bench that fails half-way must not leave cdc processes behind on the slot or the log.
   const unregister = onProcessEnd(() => void child.kill('SIGKILL'));
   return {
-    done: new Promise((resolve) => child.on('exit', (code) => (clearInterval(timer), unregister(), resolve({ code, stderr })))),
+    done: new Promise((resolve) => child.on('exit', (code) => (meter.stop(), unregister(), resolve({ code, stderr })))),
     kill: (s) => void child.kill(s),
     stderr: () => stderr,
-    peakRssMb: () => Math.round(peakKb / 1024),
+    peakRssMb: () => meter.peakRssMb(),
+    cpuSeconds: () => meter.cpuSeconds(),
+    startedAt,
   };
 }
 

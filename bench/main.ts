@@ -11,10 +11,16 @@
  *   append     the embedded log's fsync'd appends  vs  a plain file append with fdatasync
  *
  * on the embedded log and on Kafka. Services: the ones named, else started here (test harness).
+ * `--vs debezium` (off by default; needs Kafka among --logs, Java 17 and mvn) also runs Kafka Connect
+ * standalone with the Debezium PostgreSQL connector on each source workload's WAL, after cdc, into
+ * the same broker: its rows/s, CPU seconds and peak RSS beside cdc's (bench/debezium.ts; the jars
+ * are fetched from Maven Central into ~/.cache/cdc/debezium-3.6.1 on first use). `--debezium-tuned`
+ * adds a second Debezium run per workload with throughput settings (bench/debezium.ts, TUNED_*).
  *   npm run bench -- [--quick] [--json out.json] [--chart out.svg] [--pg URL] [--kafka host:port]
  *                    [--rows N] [--single-rows N] [--e2e-seconds S] [--logs embedded,kafka]
+ *                    [--vs debezium [--debezium-tuned]]
  *   npm run bench -- --bootstrap-only N [--json out.json]   (a bootstrap of N records alone, e.g. 10M)
- *   npm run bench -- --source-only [--quick] [--rows N] [--logs …]   (the source workloads alone, ratios on stderr)
+ *   npm run bench -- --source-only [--rows N] [--logs …]      (the source workloads alone, ratios on stdout)
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,7 +29,9 @@ import { benchAppend } from './append.js';
 import { benchBigBootstrap } from './big-bootstrap.js';
 import { rawUpsert } from './bootstrap.js';
 import { drawChart } from './chart.js';
-import { runLog, runSource, type LogFigures } from './log-run.js';
+import { CONNECT_JVM_FLAGS, javaVersion, TUNED_CONNECTOR, TUNED_WORKER, type DebeziumSide } from './debezium.js';
+import { CONNECT_VERSION, DEBEZIUM_VERSION, ensureDebeziumJars } from './debezium-jars.js';
+import { runLog, runSources, type LogFigures } from './log-run.js';
 import { describeMachine } from './machine.js';
 import { report, type BenchResult } from './report.js';
 import { benchKafka, benchPostgres, type BenchService } from './services.js';
@@ -74,6 +82,20 @@ async function main(): Promise<void> {
   const logs = (arg('logs') ?? 'embedded,kafka').split(',');
   const json = arg('json');
   const chart = arg('chart') ?? (json ? json.replace(/\.json$/, '') + '.svg' : undefined);
+  const vs = arg('vs');
+  const tuned = process.argv.includes('--debezium-tuned');
+  if (tuned && vs !== 'debezium') {
+    process.stderr.write('error: --debezium-tuned is a second Debezium run beside --vs debezium\nTry: --vs debezium --debezium-tuned\n');
+    process.exit(2);
+  }
+  if (vs !== undefined && vs !== 'debezium') {
+    process.stderr.write(`error: --vs ${vs} is not a known comparison\nTry: --vs debezium\n`);
+    process.exit(2);
+  }
+  if (vs === 'debezium' && !logs.includes('kafka')) {
+    process.stderr.write(`error: --vs debezium compares on Kafka, but --logs ${logs.join(',')} leaves it out\nTry: --logs kafka --vs debezium\n`);
+    process.exit(2);
+  }
 
   const dir = mkdtempSync(join(tmpdir(), 'cdc-bench-'));
   const services: BenchService[] = [];
@@ -87,18 +109,27 @@ async function main(): Promise<void> {
       services.push(k);
       kafkaAddress = k.address;
     }
+    let debezium: DebeziumSide | undefined;
+    if (vs === 'debezium' && kafkaAddress) {
+      progress(`Kafka Connect ${CONNECT_VERSION} and Debezium ${DEBEZIUM_VERSION} jars (fetched with mvn on first use)`);
+      debezium = { jarDir: await ensureDebeziumJars(), kafka: kafkaAddress, dir, variants: tuned ? ['defaults', 'tuned'] : ['defaults'] };
+    }
+    if (process.argv.includes('--source-only')) {
+      const common = { adminUrl: pgService.address, rows, singleRows, e2eRowsPerS: 5000, e2eSeconds, dir, progress };
+      const runs = [...(logs.includes('embedded') ? [{ log: join(dir, 'log'), label: 'embedded' as const }] : []), ...(kafkaAddress ? [{ log: `kafka://${kafkaAddress}`, label: 'kafka' as const, ...(debezium ? { debezium } : {}) }] : [])];
+      const out: Record<string, unknown> = {};
+      for (const l of runs) out[l.label] = (await runSources({ ...common, ...l })).source;
+      process.stdout.write(JSON.stringify(out, null, 2) + '\n');
+      if (json) writeFileSync(json, JSON.stringify(out, null, 2) + '\n');
+      return;
+    }
     const machine = await describeMachine(pgService.address, kafkaAddress ? '3.9.1 (KRaft, single node)' : null);
     const upsert = rawUpsert(join(dir, 'raw.db'), rows);
     progress(`raw better-sqlite3 upsert, ${rows} rows: ${upsert} rows/s`);
     const common = { adminUrl: pgService.address, rows, singleRows, e2eRowsPerS: 5000, e2eSeconds, dir, progress };
-    if (process.argv.includes('--source-only')) {
-      if (logs.includes('embedded')) await runSource({ ...common, log: join(dir, 'log'), label: 'embedded' });
-      if (kafkaAddress) await runSource({ ...common, log: `kafka://${kafkaAddress}`, label: 'kafka' });
-      return;
-    }
     const perLog: { embedded?: LogFigures; kafka?: LogFigures } = {};
     if (logs.includes('embedded')) perLog.embedded = await runLog({ ...common, log: join(dir, 'log'), label: 'embedded' });
-    if (kafkaAddress) perLog.kafka = await runLog({ ...common, log: `kafka://${kafkaAddress}`, label: 'kafka' });
+    if (kafkaAddress) perLog.kafka = await runLog({ ...common, log: `kafka://${kafkaAddress}`, label: 'kafka', ...(debezium ? { debezium } : {}) });
     const append = await benchAppend(dir, Math.min(rows * 2, 1_000_000), 5000);
     const headline = perLog.kafka ?? perLog.embedded;
     if (!headline) throw new Error(`--logs ${logs.join(',')} names no log (embedded, kafka)`);
@@ -120,6 +151,21 @@ async function main(): Promise<void> {
       peak_rss_mb: headline.peak_rss_mb,
       ...(perLog.embedded ? { embedded: withBaseline(perLog.embedded) } : {}),
       ...(perLog.kafka ? { kafka: withBaseline(perLog.kafka) } : {}),
+      ...(debezium && perLog.kafka?.debezium_rows_per_s !== undefined
+        ? {
+            vs_debezium: {
+              debezium: DEBEZIUM_VERSION,
+              kafka_connect: CONNECT_VERSION,
+              java: await javaVersion(),
+              jvm_flags: CONNECT_JVM_FLAGS.join(' '),
+              debezium_rows_per_s: perLog.kafka.debezium_rows_per_s,
+              ...(perLog.kafka.debezium_tuned_rows_per_s !== undefined
+                ? { debezium_tuned_rows_per_s: perLog.kafka.debezium_tuned_rows_per_s, tuned_settings: [...TUNED_WORKER, ...TUNED_CONNECTOR].join(' ') }
+                : {}),
+              source_rows_per_s: perLog.kafka.source_rows_per_s,
+            },
+          }
+        : {}),
       append,
       machine,
       services: { postgres: pgService.origin, kafka: services[1]?.origin ?? null },

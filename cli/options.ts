@@ -1,4 +1,4 @@
-/** Flags shared by several commands: Kafka security, PostgreSQL security, metrics. */
+/** Flags shared by several commands: where the source and the log are, Kafka security, PostgreSQL security, metrics. */
 import type { Argv } from 'yargs';
 
 /** Adds the Kafka TLS and SASL flags. */
@@ -29,4 +29,17 @@ export function serviceOptions<T>(y: Argv<T>, { pg }: { pg: boolean }): Argv<T> 
       .option('pg-ca', { type: 'string', describe: 'PEM file of the CA that signed PostgreSQL\'s certificate; implies sslmode=verify-full (env CDC_PG_CA)' }) as unknown as Argv<T>;
   }
   return out;
+}
+
+/**
+ * Adds the flags that name a `cdc start`: its PostgreSQL, its log, its slot and topic prefix, and
+ * `--tables` (described by `tables`, as each command takes them for its own purpose).
+ */
+export function sourceOptions<T>(y: Argv<T>, { tables }: { tables: string }): Argv<T> {
+  return y
+    .option('pg', { type: 'string', describe: 'PostgreSQL URL (env CDC_PG_URL)' })
+    .option('log', { type: 'string', describe: 'kafka://host:port[,…] or a directory (env CDC_LOG)' })
+    .option('tables', { type: 'string', describe: tables })
+    .option('slot', { type: 'string', describe: 'replication slot name (default cdc)' })
+    .option('topic-prefix', { type: 'string', describe: 'topic name prefix (default cdc)' }) as unknown as Argv<T>;
 }

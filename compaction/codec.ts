@@ -71,13 +71,14 @@ export function schemaId(schema: TableSchema): string {
 
 /** The key of a row: its key columns in key order, as a JSON object of text values. */
 export function encodeKey(key: readonly string[], row: RowValues): Buffer {
-  const obj: Record<string, string | null> = {};
+  const entries: [string, string | null][] = [];
   for (const k of key) {
     const v = row[k];
     if (v === undefined) throw new CdcError('KEY_COLUMN_MISSING', `key column ${JSON.stringify(k)} is missing from a row`);
-    obj[k] = v;
+    entries.push([k, v]);
   }
-  return Buffer.from(JSON.stringify(obj));
+  // fromEntries defines properties: an assignment of a column named __proto__ would set the prototype.
+  return Buffer.from(JSON.stringify(Object.fromEntries(entries)));
 }
 
 function parseJson(buf: Buffer, what: string): unknown {

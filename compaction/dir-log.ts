@@ -9,11 +9,11 @@
  *   <dir>/topics/<topic>/   segments, hw, settings.json (embedded/files.ts)
  */
 import { existsSync, statSync, watch, type FSWatcher } from 'node:fs';
-import { mkdir, readdir } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { CdcError, ConfigError, messageOf, type Logger } from '../common/index.js';
 import { cleanTopic } from './embedded/cleaner.js';
-import { readHighWater, readJson, syncDir, writeFileAtomic } from './embedded/files.js';
+import { mkdirDurable, readHighWater, readJson, writeFileAtomic } from './embedded/files.js';
 import { liveWriter, lockWriter, type WriterLock } from './embedded/lock.js';
 import { TopicReader } from './embedded/topic-reader.js';
 import { TopicWriter } from './embedded/topic-writer.js';
@@ -81,8 +81,7 @@ export class DirLog implements TopicLog {
   private startWriting(): Promise<Writing> {
     this.writing ??= (async () => {
       await this.connect();
-      await mkdir(join(this.dir, 'topics'), { recursive: true });
-      await syncDir(this.dir);
+      await mkdirDurable(join(this.dir, 'topics'));
       if (!existsSync(join(this.dir, MARKER))) await writeFileAtomic(join(this.dir, MARKER), JSON.stringify(FORMAT) + '\n');
       const lock = await lockWriter(this.dir);
       const w: Writing = { lock, writers: new Map(), timer: setInterval(() => this.clean(w), this.options.cleanerIntervalMs ?? 30_000), cleaning: null, cleanedAt: new Map() };
@@ -117,9 +116,8 @@ export class DirLog implements TopicLog {
     for (const name of new Set(names)) {
       const dir = this.topicDir(name);
       if (!existsSync(join(dir, 'settings.json'))) {
-        await mkdir(dir, { recursive: true });
         // The topic's directory entry must survive a power loss with the records acked into it.
-        await syncDir(join(this.dir, 'topics'));
+        await mkdirDurable(dir);
         await writeFileAtomic(join(dir, 'settings.json'), JSON.stringify(settings) + '\n');
       }
       await this.writer(w, name);

@@ -6,8 +6,9 @@
  */
 export type { PgControl, KafkaControl } from './types.js';
 export { startLocalPostgres, startPostgres, stopPostgres, restartPostgres, destroyPostgres, destroyPostgresSync, postgresUrl, type PgStopMode } from './postgres.js';
-export { startLocalKafka, startKafka, stopKafka, restartKafka, destroyKafka, destroyKafkaSync, readPid, signal, javaBinary, LOG4J } from './kafka.js';
+export { startLocalKafka, startKafka, stopKafka, restartKafka, destroyKafka, destroyKafkaSync, readPid, signal, javaBinary, LOG4J, sharedBrokerProperties } from './kafka.js';
 export { ensureKafkaJars, cacheDir, KAFKA_VERSION } from './kafka-jars.js';
+export { ensureMavenJars, type MavenJars } from './maven-jars.js';
 export { brokerList, brokerAnswers, waitForBroker } from './kafka-ready.js';
 export { pgBindir } from './pg-bindir.js';
 export { freePort, canConnect } from './ports.js';

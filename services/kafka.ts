@@ -169,12 +169,21 @@ advertised.listeners=PLAINTEXT://127.0.0.1:${c.port}
 controller.listener.names=CONTROLLER
 listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
 log.dirs=${join(c.dir, 'data')}
-num.partitions=1
+${sharedBrokerProperties(1)}`;
+}
+
+/**
+ * The settings every broker the harness starts has, a single node or a node of a cluster of
+ * `replicas`: topics only as cdc creates them, internal topics replicated to every node with a
+ * majority in sync, consumer groups without the rebalance delay, and a cleaner that looks often.
+ */
+export function sharedBrokerProperties(replicas: number): string {
+  return `num.partitions=1
 auto.create.topics.enable=false
-offsets.topic.replication.factor=1
+offsets.topic.replication.factor=${replicas}
 offsets.topic.num.partitions=1
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
+transaction.state.log.replication.factor=${replicas}
+transaction.state.log.min.isr=${Math.floor(replicas / 2) + 1}
 transaction.state.log.num.partitions=1
 group.initial.rebalance.delay.ms=0
 log.cleaner.backoff.ms=1000

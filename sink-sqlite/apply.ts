@@ -15,7 +15,8 @@ import { CdcError, crashPoint, parseLsn } from '../common/index.js';
 import { decodeChange, decodeKey, decodeSchema, decodeSchemaEvent, type ChangeValue, type ColumnDef, type LogBatch, type LogRecord, type SchemaRecord, type TableDrop } from '../compaction/index.js';
 import { replicaTableName, sqlIdent, type ReplicaDb } from './replica.js';
 import { rowParams, type RowParams } from './row-params.js';
-import { columnValue, sqliteType, type SqliteValue } from './values.js';
+import { dropReplicaTable, evolveTable } from './table-ddl.js';
+import { columnValue, type SqliteValue } from './values.js';
 
 /** A data record refers to a table definition the replica has not loaded yet. */
 export class UnknownSchemaError extends CdcError {
@@ -34,6 +35,14 @@ interface TableStatements {
 interface DeleteStatement {
   readonly statement: Statement;
   readonly columns: readonly ColumnDef[];
+}
+
+/** The end mark after a unit's records in one topic (compaction/tx-marks.ts). */
+export interface UnitEnd {
+  /** The end of the unit's commit record in the WAL (a transaction), or the position a unit outside one was written at. */
+  readonly endLsn: bigint;
+  /** A source transaction (the mark names its txid), not a snapshot chunk or tombstones of a dropped table. */
+  readonly transaction: boolean;
 }
 
 export interface ApplyResult {
@@ -56,6 +65,13 @@ export class Applier {
    * it (they are the table at that position, and a new slot may start anywhere).
    */
   private readonly position = new Map<string, bigint>();
+  /**
+   * Topics whose last unit or row read was one sent again (older than `position`). A tombstone
+   * carries no position of its own; one read before its unit's end mark (a unit larger than what
+   * the sink holds back, or a bootstrap catching up) is taken as part of that run of old units, and
+   * skipped with them.
+   */
+  private readonly resent = new Set<string>();
   /** Records applied since the applier was made. */
   applied = 0;
   /** The topics' format (compaction/tx-marks.ts): 2 once the schema topic announced end marks, else 1. */
@@ -145,49 +161,15 @@ export class Applier {
   private dropTable(d: TableDrop): void {
     const current = this.tables.get(d.topic);
     if (!current) return;
-    this.db.exec(`DROP TABLE IF EXISTS ${sqlIdent(replicaTableName(current.schema, current.table))}`);
+    dropReplicaTable(this.db, current);
     this.tables.delete(d.topic);
     this.forgetStatements();
   }
 
   /** Makes the replica table match definition `s` (create, or follow the change from `current`). */
   private defineTable(s: SchemaRecord, current: SchemaRecord | undefined): void {
-    const name = sqlIdent(replicaTableName(s.schema, s.table));
-    const create = (table: string): void => {
-      const cols = s.columns.map((c) => `${sqlIdent(c.name)} ${sqliteType(c)}`);
-      this.db.exec(`CREATE TABLE IF NOT EXISTS ${table} (${cols.join(', ')}, PRIMARY KEY (${s.key.map(sqlIdent).join(', ')}))`);
-    };
     this.forgetStatements();
-    if (!current) {
-      create(name);
-      return;
-    }
-    const before = new Map(current.columns.map((c) => [c.name, c]));
-    const retyped = s.columns.some((c) => {
-      const old = before.get(c.name);
-      return old !== undefined && sqliteType(old) !== sqliteType(c);
-    });
-    const rekeyed = JSON.stringify(s.key) !== JSON.stringify(current.key);
-    if (retyped || rekeyed) {
-      // SQLite cannot change a column's type or a primary key in place: a new table takes the
-      // values of the columns both definitions have (converted by the new affinity) until the
-      // source's re-read of the table writes every row in the new definition.
-      const common = s.columns.filter((c) => before.has(c.name)).map((c) => sqlIdent(c.name));
-      const temp = sqlIdent('_cdc_rebuild');
-      this.db.exec(`DROP TABLE IF EXISTS ${temp}`);
-      create(temp);
-      if (common.length > 0) this.db.exec(`INSERT OR REPLACE INTO ${temp} (${common.join(', ')}) SELECT ${common.join(', ')} FROM ${name}`);
-      this.db.exec(`DROP TABLE ${name}`);
-      this.db.exec(`ALTER TABLE ${temp} RENAME TO ${name}`);
-      return;
-    }
-    const after = new Set(s.columns.map((c) => c.name));
-    for (const c of current.columns) {
-      if (!after.has(c.name)) this.db.exec(`ALTER TABLE ${name} DROP COLUMN ${sqlIdent(c.name)}`);
-    }
-    for (const c of s.columns) {
-      if (!before.has(c.name)) this.db.exec(`ALTER TABLE ${name} ADD COLUMN ${sqlIdent(c.name)} ${sqliteType(c)}`);
-    }
+    evolveTable(this.db, s, current);
   }
 
   /** The upsert of a record written under definition `s` into a table that has definition `table`. */
@@ -227,8 +209,12 @@ export class Applier {
     return st;
   }
 
-  /** Applies a batch of a table topic, with its offset, in one transaction. */
-  applyData(batch: LogBatch): void {
+  /**
+   * Applies a batch of a table topic, with its offset. `unit`: the end mark that follows these
+   * records when they are one unit's records in this topic (whole-transactions.ts), absent for
+   * records whose unit's mark is not read yet.
+   */
+  applyData(batch: LogBatch, unit?: UnitEnd): void {
     const table = this.tables.get(batch.topic);
     if (!table) {
       // The table was dropped at the source (a drop record came first). Its last records, the
@@ -242,6 +228,18 @@ export class Applier {
       this.saveOffset.run(batch.topic, batch.nextOffset, null, null, new Date().toISOString());
       return;
     }
+    let position = this.position.get(batch.topic);
+    if (unit?.transaction && position !== undefined && unit.endLsn <= position) {
+      // A source transaction sent again after a `cdc start` restart, which the replica already
+      // reflects: its commit record ends at or before the commit of the newest change applied.
+      // All of it is skipped — a delete in it too, which could otherwise undo a later insert of
+      // the same key whose second copy is skipped as older (or show the row gone for a moment).
+      this.resent.add(batch.topic);
+      this.saveOffset.run(batch.topic, batch.nextOffset, null, null, new Date().toISOString());
+      this.applied += batch.records.length;
+      return;
+    }
+    if (unit) this.resent.delete(batch.topic);
     // Decode first: an unknown definition must surface before anything is written.
     const records = batch.records;
     const changes: (ChangeValue | null)[] = new Array<ChangeValue | null>(records.length);
@@ -257,7 +255,7 @@ export class Applier {
     }
     let lsn: string | null = null;
     let commitTime: string | null = null;
-    let position = this.position.get(batch.topic);
+    let resent = unit === undefined && this.resent.has(batch.topic);
     // A transaction's records share one LSN: its text is parsed when it changes, not per record.
     let lsnText: string | undefined;
     let at: bigint | null = null;
@@ -268,6 +266,7 @@ export class Applier {
       for (let i = 0; i < records.length; i++) {
         const change = changes[i] as ChangeValue | null;
         if (change === null) {
+          if (resent) continue;
           const key = decodeKey((records[i] as LogRecord).key);
           const names = Object.keys(key);
           const del = this.deleteFor(table, names);
@@ -281,9 +280,13 @@ export class Applier {
         }
         if (at !== null && source.snapshot) position = at;
         else if (at !== null) {
-          if (position !== undefined && at < position) continue;
+          if (position !== undefined && at < position) {
+            resent = true;
+            continue;
+          }
           position = at;
         }
+        resent = false;
         if (change.schemaId !== statementOf || st === undefined) {
           st = this.upsertFor(this.schemas.get(change.schemaId) as SchemaRecord, table);
           statementOf = change.schemaId;
@@ -296,6 +299,8 @@ export class Applier {
       this.saveOffset.run(batch.topic, batch.nextOffset, lsn, commitTime, new Date().toISOString());
     })();
     if (position !== undefined) this.position.set(batch.topic, position);
+    if (unit === undefined && resent) this.resent.add(batch.topic);
+    else if (unit === undefined) this.resent.delete(batch.topic);
     this.applied += batch.records.length;
   }
 }

@@ -30,7 +30,7 @@
  */
 import { MinHeap, parseLsn } from '../common/index.js';
 import { decodeEndMark, isEndMark, type LogBatch, type LogRecord } from '../compaction/index.js';
-import type { Applier } from './apply.js';
+import type { Applier, UnitEnd } from './apply.js';
 import type { ReplicaDb } from './replica.js';
 
 /**
@@ -227,10 +227,10 @@ export class WholeTransactions {
     for (let i = from; i < records.length; i++) {
       const r = records[i] as LogRecord;
       if (!isEndMark(r.key)) continue;
-      this.applyRun(topic, s, records.slice(start, i), r.offset + 1n);
-      start = i + 1;
       const mark = decodeEndMark(r.value);
       const unit: Unit = { lsn: parseLsn(mark.lsn), topics: Object.keys(mark.topics) };
+      this.applyRun(topic, s, records.slice(start, i), r.offset + 1n, { endLsn: unit.lsn, transaction: mark.txid !== null });
+      start = i + 1;
       s.dirty = false;
       if (unit.lsn > s.lastMark) {
         s.lastMark = unit.lsn;
@@ -274,13 +274,13 @@ export class WholeTransactions {
   }
 
   /** Applies rows (and the offset after them) into the open transaction. */
-  private applyRun(topic: string, s: TopicState, rows: readonly LogRecord[], nextOffset: bigint): void {
+  private applyRun(topic: string, s: TopicState, rows: readonly LogRecord[], nextOffset: bigint, unit?: UnitEnd): void {
     if (rows.length === 0 && nextOffset === s.position) return;
     if (!this.open && this.applier.logFormat >= 2) {
       this.db.exec('BEGIN');
       this.open = true;
     }
-    this.applier.applyData({ topic, records: rows, nextOffset });
+    this.applier.applyData({ topic, records: rows, nextOffset }, unit);
     this.uncommitted += rows.length;
     s.position = nextOffset;
     if (rows.length > 0) s.dirty = true;

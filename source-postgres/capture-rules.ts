@@ -29,6 +29,12 @@ export interface TableRules {
   readonly filter: string | null;
 }
 
+/** What the rules do to one column of a row: keep it, leave it out, or mask it. */
+export type ColumnTransform = { readonly kind: 'keep' } | { readonly kind: 'exclude' } | { readonly kind: 'mask'; readonly apply: (value: string | null) => string | null };
+
+const KEEP: ColumnTransform = { kind: 'keep' };
+const EXCLUDE: ColumnTransform = { kind: 'exclude' };
+
 const tableName = (schema: string, table: string): string => JSON.stringify([schema, table]);
 
 /** Builds the rules; refuses a column both excluded and masked, and hashing without a key. */
@@ -118,13 +124,30 @@ export class CaptureRules {
   row(schema: string, table: string, row: RowValues): RowValues {
     const e = this.byTable.get(tableName(schema, table));
     if (!e) return row;
-    const out: Record<string, string | null> = {};
+    const out: [string, string | null][] = [];
     for (const [name, value] of Object.entries(row)) {
       if (e.exclude.has(name)) continue;
       const mode = e.mask.get(name);
-      out[name] = mode ? maskValue(mode, this.input.maskKey, value) : value;
+      out.push([name, mode ? maskValue(mode, this.input.maskKey, value) : value]);
     }
-    return out;
+    // fromEntries defines properties: an assignment of a column named __proto__ would set the prototype.
+    return Object.fromEntries(out);
+  }
+
+  /**
+   * {@link row} prepared for a table's columns (in tuple order), so a row encoder applies it per
+   * column without looking anything up; null when the table has no rules.
+   */
+  columnTransforms(schema: string, table: string, names: readonly string[]): ColumnTransform[] | null {
+    const e = this.byTable.get(tableName(schema, table));
+    if (!e) return null;
+    return names.map((name) => {
+      if (e.exclude.has(name)) return EXCLUDE;
+      const mode = e.mask.get(name);
+      if (!mode) return KEEP;
+      const key = this.input.maskKey;
+      return { kind: 'mask', apply: (value) => maskValue(mode, key, value) };
+    });
   }
 
   /** The rules of a table as recorded (null: none). */

@@ -29,9 +29,12 @@ import { CaptureRules } from './capture-rules.js';
 import { generatedColumns, tableColumns, tableKey, tableName, type CatalogColumn, type CatalogTable } from './catalog.js';
 import { quoteIdent, rowsOf } from './connect.js';
 import type { PgoutputMessage, Tuple } from './pgoutput.js';
+import { RowEncoder } from './row-encoder.js';
 import { TypeResolver } from './types.js';
 
 type Relation = Extract<PgoutputMessage, { tag: 'relation' }>;
+/** A message that changes a row. */
+export type RowChange = Extract<PgoutputMessage, { tag: 'insert' | 'update' | 'delete' }>;
 
 interface TableState {
   readonly oid: number;
@@ -40,6 +43,8 @@ interface TableState {
   readonly columns: readonly CatalogColumn[];
   /** The stored generated columns (in the schema, never in a tuple), and how to compute them. */
   readonly generated: { readonly names: readonly string[]; readonly sql: string; readonly inputs: readonly string[] } | null;
+  /** Keys and values of this definition's rows, written straight from tuples (row-encoder.ts). */
+  readonly encoder: RowEncoder;
 }
 
 /** Why the changes of a relation are left out of the log. */
@@ -118,7 +123,9 @@ export class ChangeMapper {
     }
     this.skipped.delete(oid);
     const { schema, generated } = defined;
-    const state: TableState = { oid, schema, columns, generated };
+    const rules = this.rules.columnTransforms(schema.schema, schema.table, columns.map((c) => c.name));
+    const encoder = new RowEncoder({ id: schema.id, key: schema.key, columns, rules, computed: generated !== null });
+    const state: TableState = { oid, schema, columns, generated, encoder };
     this.byOid.set(oid, state);
     // Written again whenever it is not the topic's latest definition in the log: a sink takes the
     // last definition of a topic as its table's (ADD COLUMN, UPDATE, DROP COLUMN between two polls
@@ -245,15 +252,46 @@ export class ChangeMapper {
     );
   }
 
+  /**
+   * The records of a change, when they need nothing from PostgreSQL: its definition known and
+   * current, no unchanged TOAST value, no generated column. Synchronous, so the stream's common
+   * case costs no promise here; undefined sends the caller to {@link insert} / {@link update} /
+   * {@link delete}, which do everything.
+   */
+  changeNow(msg: RowChange, source: SourcePosition): AppendRecord[] | undefined {
+    if (this.skipped.has(msg.relationOid)) return [];
+    const state = this.byOid.get(msg.relationOid);
+    if (!state || this.stale.has(msg.relationOid)) return undefined;
+    return this.encoded(state, msg, source);
+  }
+
+  /** {@link changeNow} for a known state; undefined when the row needs values read from PostgreSQL. */
+  private encoded(state: TableState, msg: RowChange, source: SourcePosition): AppendRecord[] | undefined {
+    const { encoder } = state;
+    const { topic } = state.schema;
+    if (msg.tag === 'delete') return this.deleted(state, msg);
+    const value = encoder.value(msg.tag === 'insert' ? 'c' : 'u', msg.newTuple, source);
+    if (value === null) return undefined;
+    const key = encoder.key(msg.newTuple);
+    const record: AppendRecord = { topic, key: Buffer.from(key), value: Buffer.from(value) };
+    if (msg.tag === 'insert') return [record];
+    // An update that changes the key: a tombstone for the old key first.
+    const old = msg.keyTuple ?? msg.oldTuple;
+    const oldKey = old ? encoder.key(old) : key;
+    return oldKey === key ? [record] : [{ topic, key: Buffer.from(oldKey), value: null }, record];
+  }
+
   async insert(msg: Extract<PgoutputMessage, { tag: 'insert' }>, source: SourcePosition): Promise<AppendRecord[]> {
     const state = await this.state(msg.relationOid);
     if (!state) return [];
-    return [this.rowRecord(state.schema, 'c', await this.row(state, msg.newTuple), source)];
+    return this.encoded(state, msg, source) ?? [this.rowRecord(state.schema, 'c', await this.row(state, msg.newTuple), source)];
   }
 
   async update(msg: Extract<PgoutputMessage, { tag: 'update' }>, source: SourcePosition): Promise<AppendRecord[]> {
     const state = await this.state(msg.relationOid);
     if (!state) return [];
+    const encoded = this.encoded(state, msg, source);
+    if (encoded) return encoded;
     const row = await this.row(state, msg.newTuple);
     const out: AppendRecord[] = [];
     const old = msg.keyTuple ?? msg.oldTuple;
@@ -268,8 +306,12 @@ export class ChangeMapper {
   async delete(msg: Extract<PgoutputMessage, { tag: 'delete' }>): Promise<AppendRecord[]> {
     const state = await this.state(msg.relationOid);
     if (!state) return [];
+    return this.deleted(state, msg);
+  }
+
+  /** A delete's tombstone: it needs only the key, which every old tuple has. */
+  private deleted(state: TableState, msg: Extract<PgoutputMessage, { tag: 'delete' }>): AppendRecord[] {
     const old = msg.keyTuple ?? msg.oldTuple;
-    if (!old) return [];
-    return [this.tombstone(state.schema, this.keyRow(state, old))];
+    return old ? [{ topic: state.schema.topic, key: Buffer.from(state.encoder.key(old)), value: null }] : [];
   }
 }

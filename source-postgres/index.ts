@@ -3,7 +3,8 @@
  * pgoutput stream, and LSN confirmation only after the log has the records.
  */
 export { createSource } from './source.js';
-export type { Source, SourceConfig, SourceDeps } from './source.js';
+export type { Source, SourceDeps } from './source.js';
+export type { SourceConfig } from './source-config.js';
 export { validatePgUrl, connectPg, quoteIdent } from './connect.js';
 export { parseTableList } from './catalog.js';
 export { decodePgoutput, pgTimeToIso } from './pgoutput.js';

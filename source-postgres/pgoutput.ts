@@ -33,11 +33,13 @@ export type PgoutputMessage =
   | { tag: 'message'; transactional: boolean; lsn: bigint; prefix: string; content: Buffer };
 
 class Reader {
-  private pos = 0;
-  constructor(private readonly buf: Buffer) {}
+  constructor(
+    private readonly buf: Buffer,
+    private pos: number,
+  ) {}
   u8(): number {
     this.need(1);
-    return this.buf.readUInt8(this.pos++);
+    return this.buf[this.pos++] as number;
   }
   i16(): number {
     this.need(2);
@@ -76,6 +78,13 @@ class Reader {
     this.pos = end + 1;
     return s;
   }
+  /** `n` bytes of UTF-8 as a string, decoded straight from the message (no Buffer view per value). */
+  text(n: number): string {
+    this.need(n);
+    const s = this.buf.toString('utf8', this.pos, this.pos + n);
+    this.pos += n;
+    return s;
+  }
   bytes(n: number): Buffer {
     this.need(n);
     const b = this.buf.subarray(this.pos, this.pos + n);
@@ -94,20 +103,24 @@ function truncated(): CdcError {
   });
 }
 
+// NULL and unchanged carry nothing of their own: one object each serves every tuple.
+const NULL_VALUE: TupleValue = Object.freeze({ kind: 'null' });
+const UNCHANGED_VALUE: TupleValue = Object.freeze({ kind: 'unchanged' });
+
 function tuple(r: Reader): Tuple {
   const n = r.i16();
-  const out: TupleValue[] = [];
+  const out: TupleValue[] = new Array<TupleValue>(Math.max(n, 0));
   for (let i = 0; i < n; i++) {
     const kind = r.u8();
     switch (kind) {
       case 0x6e: // n
-        out.push({ kind: 'null' });
+        out[i] = NULL_VALUE;
         break;
       case 0x75: // u
-        out.push({ kind: 'unchanged' });
+        out[i] = UNCHANGED_VALUE;
         break;
       case 0x74: // t
-        out.push({ kind: 'text', text: r.bytes(r.i32()).toString('utf8') });
+        out[i] = { kind: 'text', text: r.text(r.i32()) };
         break;
       default:
         // 'b' (binary) is never requested: cdc asks for text so values keep PostgreSQL's own form.
@@ -122,9 +135,12 @@ function replicaIdentity(code: number): string {
   return names[code] ?? 'unknown';
 }
 
-/** Decodes one pgoutput message (the payload of an XLogData message). */
-export function decodePgoutput(buf: Buffer): PgoutputMessage {
-  const r = new Reader(buf);
+/**
+ * Decodes one pgoutput message: the payload of an XLogData message, which starts at `start` of
+ * `buf` (read in place, without a Buffer view of it).
+ */
+export function decodePgoutput(buf: Buffer, start = 0): PgoutputMessage {
+  const r = new Reader(buf, start);
   const tag = r.u8();
   switch (tag) {
     case 0x42: // B
@@ -195,9 +211,25 @@ export function decodePgoutput(buf: Buffer): PgoutputMessage {
 }
 
 const PG_EPOCH_MICROS = 946_684_800_000_000n;
+const PG_EPOCH_MICROS_NUMBER = 946_684_800_000_000;
+let lastSecond = Number.NaN;
+let lastPrefix = '';
 
 /** A PostgreSQL timestamp (µs since 2000-01-01 UTC) as ISO 8601 UTC with microseconds. */
 export function pgTimeToIso(micros: bigint): string {
+  // Once per transaction: within ±2^53 µs (285 years of 2000) plain numbers are exact and fast.
+  const unixMicros = Number(micros) + PG_EPOCH_MICROS_NUMBER;
+  if (Number.isSafeInteger(unixMicros) && Number.isSafeInteger(Number(micros))) {
+    // % and the division of an exact multiple are exact on safe integers (a float floor is not).
+    const us = ((unixMicros % 1_000_000) + 1_000_000) % 1_000_000;
+    const second = (unixMicros - us) / 1_000_000;
+    // Consecutive transactions mostly commit within one second: its text is made once.
+    if (second !== lastSecond) {
+      lastSecond = second;
+      lastPrefix = new Date(second * 1000).toISOString().slice(0, -4); // up to "ss."
+    }
+    return `${lastPrefix}${String(us).padStart(6, '0')}Z`;
+  }
   const unix = micros + PG_EPOCH_MICROS;
   let ms = unix / 1000n;
   let us = unix % 1000n;

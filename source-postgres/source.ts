@@ -29,48 +29,26 @@ import { CdcError, crashPoint, formatLsn, isRetriable, messageOf, RetryWindow, t
 import {
   auditTopics,
   defaultTopicSettings,
-  readSnapshotState,
   schemaTopic,
-  snapshotUndoneRecord,
   stateTopic,
   tableTopic,
   type TopicLog,
-  type TopicSettings,
 } from '../compaction/index.js';
 import { listTables, selectTables } from './catalog.js';
 import { checkCaptureRules } from './capture-check.js';
-import type { CaptureRules } from './capture-rules.js';
-import { reportCaptureChanges } from './capture-settings.js';
 import { ChangeMapper } from './changes.js';
 import { connectPg } from './connect.js';
 import { Delivery } from './delivery.js';
 import { announceLogFormat } from './log-format.js';
 import { pgTimeToIso } from './pgoutput.js';
 import { preflight } from './preflight.js';
+import { openSlot } from './open-slot.js';
+import type { SourceConfig } from './source-config.js';
 import { ensurePublication } from './publication.js';
 import { CapturedTables } from './tables.js';
-import { checkSlot, createSlot, findSlot, validateSlotName } from './slot.js';
+import { validateSlotName } from './slot.js';
 import { ReplicationStream, type StreamEvent } from './stream.js';
 
-export interface SourceConfig {
-  pgUrl: string;
-  prefix: string;
-  slot: string;
-  publication: string;
-  /** Tables to capture; all tables with a key when absent. */
-  tables?: { schema: string; table: string }[];
-  topicSettings?: TopicSettings;
-  /** Records per log append. */
-  batchRecords?: number;
-  /** How often the catalog is checked for new, changed and dropped tables (ms). */
-  tablePollMs?: number;
-  /** Replace a lost slot with a new one and read every table again. */
-  resnapshot?: boolean;
-  /** How long transient failures are waited out before giving up (ms). */
-  retryWindowMs?: number;
-  /** Columns excluded and masked, row filters (capture-rules.ts); none when absent. */
-  capture?: CaptureRules;
-}
 
 export interface SourceDeps {
   log: TopicLog;
@@ -115,12 +93,6 @@ async function runSource(config: SourceConfig, deps: SourceDeps, signal: AbortSi
   }
 }
 
-function slotLost(slot: string, why: string): CdcError {
-  return new CdcError('SLOT_LOST', `replication slot ${slot} ${why}: changes made since its last confirmed position may be missing from the log`, {
-    hint: 'run cdc start --resnapshot (same flags) to start over with a new slot: it reads every table again and writes tombstones for rows deleted meanwhile, so replicas converge',
-  });
-}
-
 async function runOnce(config: SourceConfig, { log, logger, onStreaming }: SourceDeps, signal: AbortSignal, established: () => void): Promise<void> {
   const client = await connectPg(config.pgUrl);
   let stream: ReplicationStream | undefined;
@@ -146,11 +118,15 @@ async function runOnce(config: SourceConfig, { log, logger, onStreaming }: Sourc
       if (reason === 'keyless' && name) tables?.reportKeyless(name);
       else logger.debug('changes of a relation left out', { oid, reason });
     }, config.capture);
+    // Asked for every record: the names are made once.
+    const tablePrefix = `${config.prefix}.`;
+    const schemas = schemaTopic(config.prefix);
+    const states = stateTopic(config.prefix);
     const delivery = new Delivery({
       log,
       logger,
       batchRecords: config.batchRecords,
-      isTableTopic: (topic) => topic.startsWith(`${config.prefix}.`) && topic !== schemaTopic(config.prefix) && topic !== stateTopic(config.prefix),
+      isTableTopic: (topic) => topic.startsWith(tablePrefix) && topic !== schemas && topic !== states,
       onDurable: (lsn) => {
         if (lsn > confirmed) {
           confirmed = lsn;
@@ -166,45 +142,13 @@ async function runOnce(config: SourceConfig, { log, logger, onStreaming }: Sourc
       wanted: config.tables, topicSettings: config.topicSettings ?? defaultTopicSettings, signal,
     });
     for (const t of selection.keyless) tables.reportKeyless(t);
-    const state = await readSnapshotState(log, config.prefix, config.slot);
-    let existing = await findSlot(client, config.slot);
-    const logHasSlot = state.done.size > 0 || state.partial.size > 0;
-    if (config.capture) await reportCaptureChanges({ log, prefix: config.prefix, slot: config.slot, rules: config.capture, logger, ranBefore: logHasSlot }, (r) => delivery.appendNow(r));
-    if (existing?.walStatus === 'lost' && !config.resnapshot) throw slotLost(config.slot, 'has lost WAL it needed (wal_status = lost)');
-    if (!existing && logHasSlot && !config.resnapshot) throw slotLost(config.slot, 'no longer exists, but the log holds its snapshot');
-    if (existing && config.resnapshot) {
-      checkSlot(config.slot, { ...existing, walStatus: null }, database);
-      await client.query('SELECT pg_drop_replication_slot($1)', [config.slot]);
-      logger.warn('dropped the replication slot to start over (--resnapshot)', { slot: config.slot });
-      existing = undefined;
-    }
-    if (!existing) {
-      // What the log says an earlier slot of this name read says nothing about the new one.
-      const refs = [...state.done.values(), ...[...state.partial.keys()].map((ref) => JSON.parse(ref) as [string, string]).map(([schema, table]) => ({ schema, table }))];
-      if (refs.length > 0) await delivery.appendNow(refs.map((t) => snapshotUndoneRecord(config.prefix, config.slot, t.schema, t.table)));
-      const replication = await connectPg(config.pgUrl, { replication: true });
-      let created;
-      try {
-        created = await createSlot(replication, config.slot);
-      } catch (e) {
-        await replication.end().catch(() => undefined);
-        throw e;
-      }
-      logger.info('created replication slot', { slot: config.slot, consistent_point: formatLsn(created.consistentPoint) });
-      confirmed = created.consistentPoint;
-      await tables.initial(created.consistentPoint, { name: created.snapshotName, afterImport: () => replication.end() });
-    } else {
-      checkSlot(config.slot, existing, database);
-      confirmed = existing.confirmedFlush ?? 0n;
-      // Tables not read in full, read with another definition, or gone since are handled when the
-      // stream reaches the barrier of the first poll (tables.ts): after the changes before it.
-      tables.load(state.done, state.partial);
-    }
+    await openSlot({ config, client, log, logger, delivery, tables, database, onPosition: (lsn) => (confirmed = lsn) });
     await delivery.flush();
     if (signal.aborted) return;
 
     const replication = await connectPg(config.pgUrl, { replication: true });
-    let tx: { lsn: string; txid: string; commitTime: string } | null = null;
+    // The source position of the transaction under way, built once at its Begin: every row shares it.
+    let tx: { lsn: string; txid: string; commitTime: string; snapshot: false } | null = null;
     let stopping = false;
     // Stream messages and table polls run one at a time, in arrival order.
     let queue: Promise<void> = Promise.resolve();
@@ -227,7 +171,7 @@ async function runOnce(config: SourceConfig, { log, logger, onStreaming }: Sourc
       const m = event.message;
       switch (m.tag) {
         case 'begin':
-          tx = { lsn: formatLsn(m.finalLsn), txid: String(m.xid), commitTime: pgTimeToIso(m.commitTime) };
+          tx = { lsn: formatLsn(m.finalLsn), txid: String(m.xid), commitTime: pgTimeToIso(m.commitTime), snapshot: false };
           delivery.begin();
           return;
         case 'commit':
@@ -240,16 +184,15 @@ async function runOnce(config: SourceConfig, { log, logger, onStreaming }: Sourc
           return;
         }
         case 'insert':
-        case 'update': {
-          const source = { ...(tx ?? { lsn: formatLsn(event.lsn), txid: null, commitTime: null }), snapshot: false };
-          await delivery.add(m.tag === 'insert' ? await mapper.insert(m, source) : await mapper.update(m, source));
+        case 'update':
+        case 'delete': {
+          const source = tx ?? { lsn: formatLsn(event.lsn), txid: null, commitTime: null, snapshot: false };
+          // The common case synchronously; a new or stale definition, or a TOAST read, awaits.
+          const records = mapper.changeNow(m, source) ?? (m.tag === 'insert' ? await mapper.insert(m, source) : m.tag === 'update' ? await mapper.update(m, source) : await mapper.delete(m));
+          await delivery.add(records);
           crashPoint('mid-transaction');
           return;
         }
-        case 'delete':
-          await delivery.add(await mapper.delete(m));
-          crashPoint('mid-transaction');
-          return;
         case 'truncate':
           await tables?.truncate(m.relationOids);
           return;

@@ -75,7 +75,7 @@ export class ReplicationStream {
       const type = chunk[0];
       if (type === 0x77) {
         // XLogData: start LSN, server WAL end, send time, then one pgoutput message.
-        this.queue.push({ kind: 'data', lsn: chunk.readBigUInt64BE(1), message: decodePgoutput(chunk.subarray(25)) });
+        this.queue.push({ kind: 'data', lsn: chunk.readBigUInt64BE(1), message: decodePgoutput(chunk, 25) });
       } else if (type === 0x6b) {
         this.queue.push({ kind: 'keepalive', walEnd: chunk.readBigUInt64BE(1), replyRequested: chunk[17] === 1 });
       } else {

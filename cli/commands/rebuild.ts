@@ -1,5 +1,4 @@
 /** `cdc rebuild NAME`: replace a (corrupt) replica by one built from the log, atomically. */
-import type { Argv } from 'yargs';
 import { createLogger } from '../../common/index.js';
 import { openLog } from '../../compaction/index.js';
 import { rebuildReplica } from '../../sink-sqlite/index.js';

@@ -9,18 +9,14 @@ import { CdcError, ConfigError, createLogger } from '../../common/index.js';
 import { openLog, stateTopic, type TopicLog } from '../../compaction/index.js';
 import { connectPg, listTables, requestResnapshot, selectTables } from '../../source-postgres/index.js';
 import { resolveResnapshotConfig, type Env, type ResnapshotFlags } from '../config.js';
-import { serviceOptions } from '../options.js';
+import { serviceOptions, sourceOptions } from '../options.js';
 
 export const command = 'resnapshot';
 export const describe = 'read chosen tables again while cdc start runs (changes never overwritten by older reads)';
 
 export function builder(y: Argv): Argv<ResnapshotFlags> {
-  return serviceOptions(y, { pg: true })
-    .option('pg', { type: 'string', describe: 'PostgreSQL URL (env CDC_PG_URL)' })
-    .option('log', { type: 'string', describe: 'the log cdc start writes: kafka://host:port[,…] or a directory (env CDC_LOG)' })
-    .option('tables', { type: 'string', describe: 'schema.table,… to read again' })
-    .option('slot', { type: 'string', describe: 'the slot of the cdc start that reads them (default cdc)' })
-    .option('topic-prefix', { type: 'string', describe: 'topic name prefix (default cdc)' }) as unknown as Argv<ResnapshotFlags>;
+  // The flags of the cdc start that is to read the tables.
+  return sourceOptions(serviceOptions(y, { pg: true }), { tables: 'schema.table,… to read again' }) as unknown as Argv<ResnapshotFlags>;
 }
 
 export async function run(flags: ResnapshotFlags, env: Env): Promise<void> {

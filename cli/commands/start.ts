@@ -6,20 +6,15 @@ import { createSource } from '../../source-postgres/index.js';
 import { resolveStartConfig, type Env, type StartFlags } from '../config.js';
 import { stopSignal } from '../lifecycle.js';
 import { countingLogger, createMetrics, InstrumentedLog, serveMetrics, slotLag } from '../metrics/index.js';
-import { captureOptions, serviceOptions } from '../options.js';
+import { captureOptions, serviceOptions, sourceOptions } from '../options.js';
 import { unknownVariableMessage, unknownVariables } from '../settings.js';
 
 export const command = 'start';
 export const describe = 'capture PostgreSQL changes into key-compacted topics (runs until SIGINT/SIGTERM)';
 
 export function builder(y: Argv): Argv<StartFlags> {
-  return captureOptions(serviceOptions(y, { pg: true }))
-    .option('pg', { type: 'string', describe: 'PostgreSQL URL (env CDC_PG_URL)' })
-    .option('log', { type: 'string', describe: 'kafka://host:port[,…] or a directory (env CDC_LOG)' })
-    .option('tables', { type: 'string', describe: 'schema.table,… to capture (default: every table with a primary key)' })
-    .option('slot', { type: 'string', describe: 'replication slot name (default cdc)' })
+  return sourceOptions(captureOptions(serviceOptions(y, { pg: true })), { tables: 'schema.table,… to capture (default: every table with a primary key)' })
     .option('publication', { type: 'string', describe: 'publication name (default: the slot name)' })
-    .option('topic-prefix', { type: 'string', describe: 'topic name prefix (default cdc)' })
     .option('resnapshot', { type: 'boolean', describe: 'replace a lost slot with a new one and read every table again (tombstoning rows deleted meanwhile)' })
     .option('table-poll-ms', { type: 'number', describe: 'how often to look for new, changed and dropped tables (default 10000, env CDC_TABLE_POLL_MS)' }) as unknown as Argv<StartFlags>;
 }

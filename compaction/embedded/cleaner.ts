@@ -16,7 +16,7 @@ import { open, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CdcError } from '../../common/index.js';
 import { fileSize, listSegments, readSegment, segmentName } from './files.js';
-import { syncDir } from './topic-writer.js';
+import { syncDir } from './files.js';
 import type { SegmentRecord } from './segment.js';
 import { encodeRecord } from './segment.js';
 

@@ -7,8 +7,9 @@
  *
  * Only the writer appends, to the active segment; compaction rewrites closed ones.
  */
-import { open, readdir, readFile, rename, stat, type FileHandle } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { mkdir, open, readdir, readFile, rename, stat, type FileHandle } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { decodeAt, type SegmentRecord } from './segment.js';
 
 export const SEGMENT_SUFFIX = '.seg';
@@ -56,6 +57,19 @@ export async function writeFileAtomic(path: string, data: string): Promise<void>
   }
   await rename(path + '.tmp', path);
   await syncDir(dirname(path));
+}
+
+/**
+ * Makes a directory and any missing parents, each one's entry durable before it returns: a
+ * directory's entry lives in its parent, so the parent of every directory made is fsync'd. The
+ * records acked into a topic are lost with its directory if a power loss takes the entry.
+ */
+export async function mkdirDurable(dir: string): Promise<void> {
+  const missing: string[] = [];
+  for (let d = resolve(dir); !existsSync(d) && dirname(d) !== d; d = dirname(d)) missing.unshift(d);
+  if (missing.length === 0) return;
+  await mkdir(dir, { recursive: true });
+  for (const d of missing) await syncDir(dirname(d));
 }
 
 /** Makes a directory's entries durable (a created file or subdirectory, a rename). */

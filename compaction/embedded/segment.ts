@@ -24,27 +24,35 @@ export interface SegmentRecord {
 const HEAD = 8; // length + crc
 const FIXED = 8 + 8 + 1 + 4 + 4; // offset, time, flags, key length, value length
 
+/** The size of a record's frame. */
+export function frameSize(key: Buffer, value: Buffer | null): number {
+  return HEAD + FIXED + key.length + (value?.length ?? 0);
+}
+
+/**
+ * Encodes one record into `buf` at `pos` (room for {@link frameSize} bytes), so that a batch is
+ * framed in one buffer, copying each key and value once. Returns the position after it.
+ */
+export function encodeRecordInto(buf: Buffer, pos: number, offset: bigint, timestamp: number, key: Buffer, value: Buffer | null): number {
+  const start = pos + HEAD;
+  let p = start;
+  p = buf.writeBigUInt64BE(offset, p);
+  p = buf.writeBigInt64BE(BigInt(timestamp), p);
+  p = buf.writeUInt8(value === null ? 1 : 0, p);
+  p = buf.writeUInt32BE(key.length, p);
+  p += key.copy(buf, p);
+  p = buf.writeUInt32BE(value?.length ?? 0, p);
+  if (value) p += value.copy(buf, p);
+  buf.writeUInt32BE(p - start, pos);
+  buf.writeUInt32BE(crc32(buf.subarray(start, p)), pos + 4);
+  return p;
+}
+
 /** Encodes one record. */
 export function encodeRecord(offset: bigint, timestamp: number, key: Buffer, value: Buffer | null): Buffer {
-  const body = Buffer.allocUnsafe(FIXED + key.length + (value?.length ?? 0));
-  let p = 0;
-  body.writeBigUInt64BE(offset, p);
-  p += 8;
-  body.writeBigInt64BE(BigInt(timestamp), p);
-  p += 8;
-  body.writeUInt8(value === null ? 1 : 0, p);
-  p += 1;
-  body.writeUInt32BE(key.length, p);
-  p += 4;
-  key.copy(body, p);
-  p += key.length;
-  body.writeUInt32BE(value?.length ?? 0, p);
-  p += 4;
-  value?.copy(body, p);
-  const head = Buffer.allocUnsafe(HEAD);
-  head.writeUInt32BE(body.length, 0);
-  head.writeUInt32BE(crc32(body), 4);
-  return Buffer.concat([head, body]);
+  const buf = Buffer.allocUnsafe(frameSize(key, value));
+  encodeRecordInto(buf, 0, offset, timestamp, key, value);
+  return buf;
 }
 
 export type ScanResult =

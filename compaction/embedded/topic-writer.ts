@@ -7,21 +7,12 @@ import { constants } from 'node:fs';
 import { open, truncate, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CdcError } from '../../common/index.js';
-import { listSegments, readSegment, segmentName, writeHighWater } from './files.js';
-import { encodeRecord } from './segment.js';
+import { listSegments, readSegment, segmentName, syncDir, writeHighWater } from './files.js';
+import { encodeRecordInto, frameSize } from './segment.js';
 
 export interface SegmentPolicy {
   readonly segmentBytes: number;
   readonly segmentMs: number;
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
 }
 
 export class TopicWriter {
@@ -72,9 +63,13 @@ export class TopicWriter {
   /** Appends records (not yet durable: call sync). */
   async write(records: readonly { key: Buffer; value: Buffer | null }[], now: number): Promise<void> {
     await this.rollIfDue(now);
-    const frames: Buffer[] = [];
-    for (const r of records) frames.push(encodeRecord(this.next + BigInt(frames.length), now, r.key, r.value));
-    const buf = Buffer.concat(frames);
+    // One buffer for the batch, each key and value copied into it once.
+    let size = 0;
+    for (const r of records) size += frameSize(r.key, r.value);
+    const buf = Buffer.allocUnsafe(size);
+    let pos = 0;
+    let offset = this.next;
+    for (const r of records) pos = encodeRecordInto(buf, pos, offset++, now, r.key, r.value);
     let written = 0;
     while (written < buf.length) {
       const { bytesWritten } = await this.active.write(buf, written, buf.length - written, this.activeBytes + written);
@@ -121,4 +116,3 @@ export class TopicWriter {
   }
 }
 
-export { syncDir };

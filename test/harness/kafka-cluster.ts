@@ -12,11 +12,9 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
-import { ensureKafkaJars, freePort, javaBinary, LOG4J, pidAlive, readPid, run, signal, startKafka, stopKafka } from '../../services/index.js';
+import { ensureKafkaJars, freePort, javaBinary, LOG4J, onProcessEnd, pidAlive, readPid, run, sharedBrokerProperties, signal, startKafka, stopKafka, waitFor } from '../../services/index.js';
 import type { KafkaControl } from './provided.js';
 import { startProxy, type FaultProxy } from './proxy.js';
-import { onProcessEnd } from '../../services/index.js';
-import { waitFor } from '../../services/index.js';
 
 /** One node of the cluster. */
 export interface ClusterNode {
@@ -220,18 +218,9 @@ inter.broker.listener.name=INTERNAL
 controller.listener.names=CONTROLLER
 listener.security.protocol.map=CONTROLLER:PLAINTEXT,CLIENT:PLAINTEXT,INTERNAL:PLAINTEXT
 log.dirs=${join(dir, 'data')}
-num.partitions=1
-default.replication.factor=3
+${sharedBrokerProperties(3)}default.replication.factor=3
 min.insync.replicas=2
 unclean.leader.election.enable=false
-auto.create.topics.enable=false
-offsets.topic.replication.factor=3
-offsets.topic.num.partitions=1
-transaction.state.log.replication.factor=3
-transaction.state.log.min.isr=2
-transaction.state.log.num.partitions=1
-group.initial.rebalance.delay.ms=0
-log.cleaner.backoff.ms=1000
 # A node that stops answering leaves the ISR and loses its broker registration within seconds.
 broker.session.timeout.ms=9000
 broker.heartbeat.interval.ms=2000

@@ -100,3 +100,11 @@ describe('capture rules', () => {
     expect(maskValue('redact', key, null)).toBeNull();
   });
 });
+
+describe('a column named __proto__', () => {
+  it('stays in a row of a table with rules (an assignment would set the prototype and drop it)', () => {
+    const rules = captureRules({ exclude: [{ schema: 's', table: 't', column: 'x' }], mask: [], filters: [], maskKey: undefined });
+    const row = Object.fromEntries([['__proto__', '1'], ['x', 'gone'], ['b', null]]) as Record<string, string | null>;
+    expect(JSON.stringify(rules.row('s', 't', row))).toBe('{"__proto__":"1","b":null}');
+  });
+});

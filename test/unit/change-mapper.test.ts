@@ -118,6 +118,28 @@ describe('ChangeMapper', () => {
     expect(byRow.map(show)).toEqual(byKey.map(show));
   });
 
+  it('gives the same records synchronously (changeNow) when nothing must be read from PostgreSQL, and sends the rest to the general path', async () => {
+    const { mapper } = mapperWith(new Map([[16384, ITEMS], [16385, { ...ITEMS, table: 'log', key: [] }]]), () => [['a long body']]);
+    const insert = { tag: 'insert' as const, relationOid: 16384, newTuple: text('1', 'pen', null) };
+    expect(mapper.changeNow(insert, SOURCE)).toBeUndefined(); // before its definition: the general path refuses it
+    await mapper.relation(relation(16384, ITEMS));
+    await mapper.relation(relation(16385, { ...ITEMS, table: 'log', key: [] }));
+    const changes = [
+      insert,
+      { tag: 'update' as const, relationOid: 16384, keyTuple: text('1', null, null), oldTuple: null, newTuple: text('2', 'pencil', 'x') },
+      { tag: 'update' as const, relationOid: 16384, keyTuple: null, oldTuple: null, newTuple: text('2', 'pencil', 'y') },
+      { tag: 'delete' as const, relationOid: 16384, keyTuple: null, oldTuple: text('2', 'pencil', 'y') },
+      { tag: 'delete' as const, relationOid: 16384, keyTuple: null, oldTuple: null },
+    ];
+    for (const m of changes) {
+      const general = m.tag === 'insert' ? await mapper.insert(m, SOURCE) : m.tag === 'update' ? await mapper.update(m, SOURCE) : await mapper.delete(m);
+      expect(mapper.changeNow(m, SOURCE)).toEqual(general);
+    }
+    // A keyless table's changes are left out either way; an unchanged TOAST value needs a read.
+    expect(mapper.changeNow({ ...insert, relationOid: 16385 }, SOURCE)).toEqual([]);
+    expect(mapper.changeNow({ tag: 'update', relationOid: 16384, keyTuple: null, oldTuple: null, newTuple: [{ kind: 'text', text: '3' }, { kind: 'text', text: 'pen' }, { kind: 'unchanged' }] }, SOURCE)).toBeUndefined();
+  });
+
   it('reads unchanged TOAST values back from the source by key, so the record holds the full row', async () => {
     const reads: unknown[][] = [];
     const { mapper } = mapperWith(new Map([[16384, ITEMS]]), (sql, values) => {

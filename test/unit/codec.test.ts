@@ -63,3 +63,10 @@ describe('--log locations', () => {
     expect(() => parseLogLocation('s3://x')).toThrow(expect.objectContaining({ exitCode: 2, code: 'LOG_SCHEME_UNKNOWN' }));
   });
 });
+
+describe('a column named __proto__', () => {
+  it('is a key column like any other (an assignment would set the prototype and drop it from the key)', () => {
+    const row = Object.fromEntries([['__proto__', '1'], ['b', 'x']]) as Record<string, string | null>;
+    expect(encodeKey(['__proto__', 'b'], row).toString()).toBe('{"__proto__":"1","b":"x"}');
+  });
+});

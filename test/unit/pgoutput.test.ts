@@ -108,6 +108,27 @@ describe('pgoutput decoding', () => {
     expect(pgTimeToIso(817_550_615_123_456n)).toBe('2025-11-27T09:23:35.123456Z') // PostgreSQL: timestamptz '2000-01-01Z' + 817550615.123456 s;
     expect(pgTimeToIso(-1n)).toBe('1999-12-31T23:59:59.999999Z');
   });
+
+  it('prints any commit time as the exact bigint arithmetic does', () => {
+    // The reference: PostgreSQL's µs since 2000 in bigint all the way, as before plain numbers.
+    const reference = (micros: bigint): string => {
+      const unix = micros + 946_684_800_000_000n;
+      let ms = unix / 1000n;
+      let us = unix % 1000n;
+      if (us < 0n) {
+        us += 1000n;
+        ms -= 1n;
+      }
+      return new Date(Number(ms)).toISOString().replace('Z', us.toString().padStart(3, '0') + 'Z');
+    };
+    const times = fc.oneof(
+      fc.bigInt({ min: -(10n ** 15n), max: 10n ** 16n }),
+      fc.bigInt({ min: -(2n ** 53n) - 10n, max: -(2n ** 53n) + 10n }),
+      fc.bigInt({ min: 2n ** 53n - 946_684_800_000_010n, max: 2n ** 53n }),
+      fc.constantFrom(0n, -1n, 999n, 1000n, -1000n, -1001n),
+    );
+    fc.assert(fc.property(times, (t) => pgTimeToIso(t) === reference(t)), { numRuns: 5000 });
+  });
 });
 
 /** The encoder PostgreSQL would be for each message of the union (protocol version 1). */
@@ -203,6 +224,15 @@ describe('pgoutput decoding, fuzzed', () => {
     fc.assert(
       fc.property(messageArb, (m) => {
         expect(decodePgoutput(encode(m))).toEqual(m);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('decodes a message in place, after the bytes that precede it (an XLogData header)', () => {
+    fc.assert(
+      fc.property(messageArb, fc.uint8Array({ maxLength: 30 }), (m, head) => {
+        expect(decodePgoutput(Buffer.concat([Buffer.from(head), encode(m)]), head.length)).toEqual(m);
       }),
       { numRuns: 500 },
     );
