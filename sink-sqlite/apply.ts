@@ -232,6 +232,8 @@ export class Applier {
     if (unit?.transaction && position !== undefined && unit.endLsn <= position) {
       // A source transaction sent again after a `cdc start` restart, which the replica already
       // reflects: its commit record ends at or before the commit of the newest change applied.
+      // (A transaction's own rows carry its commit record's LSN, always below that record's end:
+      // the rest of a transaction applied in part is never taken for one sent again.)
       // All of it is skipped — a delete in it too, which could otherwise undo a later insert of
       // the same key whose second copy is skipped as older (or show the row gone for a moment).
       this.resent.add(batch.topic);
