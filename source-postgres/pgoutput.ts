@@ -201,7 +201,9 @@ export function decodePgoutput(buf: Buffer, start = 0): PgoutputMessage {
       const flags = r.u8();
       const lsn = r.u64();
       const prefix = r.cstring();
-      return { tag: 'message', transactional: (flags & 1) !== 0, lsn, prefix, content: r.bytes(r.i32()) };
+      // A copy: the content is read later, after awaits (a barrier in the serial queue), and the
+      // chunk it was decoded from is not ours to keep.
+      return { tag: 'message', transactional: (flags & 1) !== 0, lsn, prefix, content: Buffer.from(r.bytes(r.i32())) };
     }
     default:
       throw new CdcError('PGOUTPUT_MALFORMED', `unknown pgoutput message type ${String.fromCharCode(tag)}`, {
