@@ -10,3 +10,4 @@ export { createLogger, silentLogger } from './logger.js';
 export type { Logger, LogLevel, Fields } from './logger.js';
 export { crashPoint } from './crash.js';
 export { MinHeap } from './min-heap.js';
+export { SerialQueue } from './serial.js';

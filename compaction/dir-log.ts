@@ -11,7 +11,7 @@
 import { existsSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { CdcError, ConfigError, messageOf, type Logger } from '../common/index.js';
+import { CdcError, ConfigError, messageOf, SerialQueue, type Logger } from '../common/index.js';
 import { cleanTopic } from './embedded/cleaner.js';
 import { mkdirDurable, readHighWater, readJson, writeFileAtomic } from './embedded/files.js';
 import { liveWriter, lockWriter, type WriterLock } from './embedded/lock.js';
@@ -47,7 +47,7 @@ export class DirLog implements TopicLog {
   readonly description: string;
   private readonly dir: string;
   private writing: Promise<Writing> | undefined;
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly appends = new SerialQueue();
   private readonly consumptions = new Set<Consumption>();
 
   constructor(private readonly options: DirLogOptions) {
@@ -134,9 +134,7 @@ export class DirLog implements TopicLog {
 
   append(records: readonly AppendRecord[]): Promise<void> {
     // One append at a time: offsets are assigned in call order, and an ack covers a whole call.
-    const run = this.queue.then(() => this.appendNow(records));
-    this.queue = run.catch(() => undefined);
-    return run;
+    return this.appends.run(() => this.appendNow(records));
   }
 
   private async appendNow(records: readonly AppendRecord[]): Promise<void> {
@@ -310,7 +308,7 @@ export class DirLog implements TopicLog {
     if (!w) return;
     clearInterval(w.timer);
     await w.cleaning;
-    await this.queue;
+    await this.appends.idle();
     for (const tw of w.writers.values()) await tw.close();
     await w.lock.release();
   }

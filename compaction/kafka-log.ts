@@ -12,7 +12,7 @@
  */
 import kafkajs from 'kafkajs';
 import type { Admin, Kafka, KafkaConfig, Producer, SASLOptions } from 'kafkajs';
-import { CdcError, messageOf, retry, type Logger } from '../common/index.js';
+import { CdcError, messageOf, retry, SerialQueue, type Logger } from '../common/index.js';
 import { consumeKafka, disconnectSoon } from './kafka-consumer.js';
 import { classifyKafkaError, type KafkaFailure } from './kafka-errors.js';
 import { defaultTopicSettings, type AppendOptions, type AppendRecord, type ConsumeOptions, type Consumption, type TopicDescription, type TopicLog, type TopicSettings } from './topic-log.js';
@@ -107,8 +107,7 @@ export class KafkaLog implements TopicLog {
   private readonly consumptions = new Set<Consumption>();
   private readonly warned = new Map<string, number>();
   private lastClientError: string | undefined;
-  /** The append under way (settled, never rejected): the next one starts after it. */
-  private appending: Promise<unknown> = Promise.resolve();
+  private readonly appends = new SerialQueue();
 
   constructor(private readonly options: KafkaLogOptions) {
     this.description = `kafka://${options.brokers.join(',')}`;
@@ -306,9 +305,7 @@ export class KafkaLog implements TopicLog {
     // in flight (source-postgres/delivery.ts), and two sendBatch calls at once are not ordered —
     // kafkajs assigns sequence numbers when a call takes its broker lock, and a retried call can
     // take it after a later one. A failed append does not stop the next (the caller re-appends).
-    const run = this.appending.then(() => this.appendNow(records, options));
-    this.appending = run.catch(() => undefined);
-    return run;
+    return this.appends.run(() => this.appendNow(records, options));
   }
 
   private async appendNow(records: readonly AppendRecord[], options: AppendOptions): Promise<void> {
