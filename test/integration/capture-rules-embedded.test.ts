@@ -4,12 +4,13 @@
  * masked value (or the key), from the snapshot or the stream. And `cdc resnapshot` beside a
  * `cdc start` writing the embedded log: it reads the embedded log's state while the writer runs.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatabase, runCli, runCliToEnd, sql, uniqueName, waitFor, type CliProcess, type TestDatabase } from '../harness/index.js';
+import { cleanUp } from './support/clean-up.js';
 
 const MASK_KEY = 'embedded-mask-key-5e1d0c9b8a7f';
 const SECRETS = ['TOKEN-SNAPSHOT-1', 'TOKEN-STREAM-2', 'card-4111-snap', 'card-4222-stream', 'Plain-Surname-A', 'Plain-Surname-B', MASK_KEY];
@@ -36,12 +37,7 @@ describe('capture rules on the embedded log, from a config file', () => {
     );
   });
 
-  afterAll(async () => {
-    for (const p of running) p.kill('SIGKILL');
-    await Promise.all(running.map((p) => p.exited));
-    await db?.drop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => cleanUp({ running, db, dir }));
 
   it('no excluded or masked value is in any byte of the log directory or the replica file', async () => {
     const log = join(dir, 'log');

@@ -8,13 +8,14 @@
  * reported at the next start and followed by the replica.
  */
 import { createHmac } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatabase, kafkaClient, runCli, runCliToEnd, services, sql, uniqueName, waitFor, type CliProcess, type TestDatabase } from '../harness/index.js';
 import { readTopic } from './support/topic.js';
+import { cleanUp } from './support/clean-up.js';
 
 const MASK_KEY = 'test-mask-key-7f3a9c1e5b2d8f4a6c0e';
 /** Values that must never reach the log in plain text. */
@@ -108,12 +109,7 @@ describe('capture rules: excluded and masked columns, row filters', () => {
     running.push(runCli(['bootstrap', 'capture', '--log', kafka, '--replica', replica(), '--topic-prefix', prefix, '--follow']));
   });
 
-  afterAll(async () => {
-    for (const p of running) p.kill('SIGKILL');
-    await Promise.all(running.map((p) => p.exited));
-    await db?.drop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => cleanUp({ running, db, dir }));
 
   it('the replica has no excluded column, and masked values from the snapshot and the stream', async () => {
     await sql(

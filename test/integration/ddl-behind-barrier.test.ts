@@ -5,11 +5,12 @@
  * would write the old definition last, and the replica would lose the new column.
  */
 import { afterAll, beforeAll, describe, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createDatabase, runCli, runCliToEnd, services, sql, uniqueName, waitFor, type CliProcess, type TestDatabase } from '../harness/index.js';
 import { readSource, tableDifferences } from './support/expect-values.js';
+import { cleanUp } from './support/clean-up.js';
 
 describe('DDL behind a barrier', () => {
   let db: TestDatabase;
@@ -41,12 +42,7 @@ describe('DDL behind a barrier', () => {
     running.push(runCli(['bootstrap', 'followed', '--log', kafka, '--replica', join(dir, 'followed.db'), '--topic-prefix', prefix, '--follow']));
   });
 
-  afterAll(async () => {
-    for (const p of running) p.kill('SIGKILL');
-    await Promise.all(running.map((p) => p.exited));
-    await db?.drop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => cleanUp({ running, db, dir }));
 
   it('UPDATE then ADD COLUMN committed while the stream catches up to a barrier: the replica has the new column and its values', async () => {
     await converged(join(dir, 'followed.db'), 'u');

@@ -6,11 +6,12 @@
  * frequent; bootstraps from offset zero run one after another through it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createDatabase, REPO_ROOT, runCli, runCliToEnd, sql, uniqueName, waitFor, type CliProcess, type TestDatabase } from '../harness/index.js';
 import { differences, type TableSpec } from './support/compare.js';
+import { cleanUp } from './support/clean-up.js';
 
 const TABLES: TableSpec[] = [{ source: 'public.churn', replica: 'churn', key: ['id'], columns: { id: 'int', n: 'int', pad: 'text' } }];
 const SLOW_DISK = { NODE_OPTIONS: `--require ${join(REPO_ROOT, 'test/harness/slow-open.cjs')}`, CDC_SLOW_OPEN_MS: '30' };
@@ -29,12 +30,7 @@ describe('embedded log: readers and the cleaner at once', () => {
       BEGIN FOR i IN 1..rounds LOOP UPDATE churn SET n = n + 1 WHERE id = 1 + i % 40; COMMIT; END LOOP; END $$;`);
   });
 
-  afterAll(async () => {
-    for (const p of running) p.kill('SIGKILL');
-    await Promise.all(running.map((p) => p.exited));
-    await db?.drop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => cleanUp({ running, db, dir }));
 
   it('bootstraps from offset zero while segments are merged and deleted under them all end equal to the source', async () => {
     const log = join(dir, 'log');

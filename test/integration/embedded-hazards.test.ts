@@ -4,10 +4,11 @@
  * rebuild hint as on Kafka (the embedded log describes its topics and finds offsets by time).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createDatabase, runCli, runCliToEnd, sql, uniqueName, waitFor, type CliProcess, type TestDatabase } from '../harness/index.js';
+import { cleanUp } from './support/clean-up.js';
 
 describe('embedded log: tombstones a sink may have missed', () => {
   let db: TestDatabase;
@@ -20,12 +21,7 @@ describe('embedded log: tombstones a sink may have missed', () => {
     await sql(db.url, "CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t SELECT g, 'v' || g FROM generate_series(1, 50) g");
   });
 
-  afterAll(async () => {
-    for (const p of running) p.kill('SIGKILL');
-    await Promise.all(running.map((p) => p.exited));
-    await db?.drop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => cleanUp({ running, db, dir }));
 
   it('a sink with unread records older than the delete retention refuses and says to rebuild', async () => {
     const prefix = uniqueName('ehz');

@@ -4,11 +4,12 @@
  * from the stream, on Kafka and on the embedded log, and the other tables keep flowing.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createDatabase, kafkaClient, runCli, runCliToEnd, services, sql, uniqueName, waitFor, type CliProcess, type TestDatabase } from '../harness/index.js';
 import { readSource, tableDifferences } from './support/expect-values.js';
+import { cleanUp } from './support/clean-up.js';
 
 /** An SQL expression for a text of about `mb` megabytes that does not compress to nothing. */
 const bigText = (mb: number, salt: string): string => `(SELECT string_agg(md5('${salt}' || g::text), '') FROM generate_series(1, ${Math.round((mb * 1_000_000) / 32)}) g)`;
@@ -53,12 +54,7 @@ for (const kind of ['kafka', 'embedded'] as const) {
       running.push(runCli(['bootstrap', 'followed', '--log', log(), '--replica', replica(), '--topic-prefix', prefix, '--follow']));
     }, 300_000);
 
-    afterAll(async () => {
-      for (const p of running) p.kill('SIGKILL');
-      await Promise.all(running.map((p) => p.exited));
-      await db?.drop();
-      rmSync(dir, { recursive: true, force: true });
-    });
+    afterAll(() => cleanUp({ running, db, dir }));
 
     it('the snapshot carries a 3.2 MB and a 50 MB value', async () => {
       await converged('big');

@@ -3,12 +3,13 @@
  * turns ready when streaming / following, a SIGTERM that stops in well under 10 s with every change
  * confirmed to the slot, and no password in any output.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatabase, runCli, runCliToEnd, services, sql, uniqueName, waitFor, type CliProcess, type TestDatabase } from '../harness/index.js';
 import { announcedPort, health, sample, scrape } from './support/prometheus.js';
+import { cleanUp } from './support/clean-up.js';
 
 describe('operations: metrics, health, clean stop, redaction', () => {
   let db: TestDatabase;
@@ -34,12 +35,7 @@ describe('operations: metrics, health, clean stop, redaction', () => {
     writeFileSync(join(dir, 'pgpass'), password + '\n', { mode: 0o600 });
   });
 
-  afterAll(async () => {
-    for (const p of running) p.kill('SIGKILL');
-    await Promise.all(running.map((p) => p.exited));
-    await db?.drop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => cleanUp({ running, db, dir }));
 
   const cli = (args: string[], env: Record<string, string> = {}): CliProcess => {
     const p = runCli(args, { env });

@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createDatabase, runCli, runCliToEnd, services, sql, uniqueName, waitFor, type CliProcess, type TestDatabase } from '../harness/index.js';
 import { readReplicaStatus } from '../../sink-sqlite/index.js';
 import { differences, type TableSpec } from './support/compare.js';
+import { cleanUp } from './support/clean-up.js';
 
 const TABLES: TableSpec[] = [
   {
@@ -93,12 +94,7 @@ describe('PostgreSQL → Kafka → SQLite, end to end', () => {
     await sql(db.url, SCHEMA);
   });
 
-  afterAll(async () => {
-    for (const p of running) p.kill('SIGKILL');
-    await Promise.all(running.map((p) => p.exited));
-    await db?.drop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => cleanUp({ running, db, dir }));
 
   it('snapshots existing rows, streams every kind of change, and a followed and a later bootstrapped replica both equal the source', async () => {
     const source = start();

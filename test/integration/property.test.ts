@@ -5,13 +5,14 @@
  * pick-up is exercised too. Expected values come from support/expect-values.ts, not product code.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import pg from 'pg';
 import { createDatabase, runCli, runCliToEnd, services, sql, uniqueName, waitFor, type CliProcess, type TestDatabase } from '../harness/index.js';
 import { readSource, tableDifferences } from './support/expect-values.js';
+import { cleanUp } from './support/clean-up.js';
 
 type Param = string | null | Param[];
 
@@ -83,12 +84,7 @@ describe('random rows of random types', () => {
     running.push(runCli(['bootstrap', 'followed', '--log', kafka, '--replica', join(dir, 'followed.db'), '--topic-prefix', prefix, '--follow']));
   });
 
-  afterAll(async () => {
-    for (const p of running) p.kill('SIGKILL');
-    await Promise.all(running.map((p) => p.exited));
-    await db?.drop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => cleanUp({ running, db, dir }));
 
   const converged = async (table: string, path: string): Promise<void> => {
     const diffs = async (): Promise<string[]> => {

@@ -12,6 +12,7 @@ import { DirLog, KafkaLog, schemaTopic, type ConsumeOptions, type Consumption, t
 import { runSink } from '../../sink-sqlite/index.js';
 import { createDatabase, runCli, services, sql, uniqueName, waitFor, type CliProcess, type TestDatabase } from '../harness/index.js';
 import { readSource, replicaHasTable, tableDifferences } from './support/expect-values.js';
+import { cleanUp } from './support/clean-up.js';
 
 for (const kind of ['embedded', 'kafka'] as const) {
   describe(`a table dropped and created again while a sink follows (${kind})`, () => {
@@ -33,12 +34,7 @@ for (const kind of ['embedded', 'kafka'] as const) {
       running.push(runCli(['bootstrap', 'followed', '--log', log(), '--replica', replica(), '--topic-prefix', prefix, '--follow']));
     });
 
-    afterAll(async () => {
-      for (const p of running) p.kill('SIGKILL');
-      await Promise.all(running.map((p) => p.exited));
-      await db?.drop();
-      rmSync(dir, { recursive: true, force: true });
-    });
+    afterAll(() => cleanUp({ running, db, dir }));
 
     it('every life of the table reaches the replica whole', async () => {
       const equal = async (): Promise<string[]> => {

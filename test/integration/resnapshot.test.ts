@@ -5,7 +5,7 @@
  * topic holds that the table does not (planted here) gets a tombstone. `cdc start` killed -9 in the
  * middle of the read resumes it after the last chunk the log holds.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatabase, kafkaClient, runCli, runCliToEnd, services, sql, uniqueName, waitFor, type CliProcess, type TestDatabase } from '../harness/index.js';
 import { differences, type TableSpec } from './support/compare.js';
 import { readTopic } from './support/topic.js';
+import { cleanUp } from './support/clean-up.js';
 
 const ROWS = 25_000;
 const TABLES: TableSpec[] = [{ source: 'public.items', replica: 'items', key: ['id'], columns: { id: 'int', v: 'int', note: 'text' } }];
@@ -70,12 +71,7 @@ describe('cdc resnapshot beside a running cdc start', () => {
     await sql(db.url, `CREATE TABLE items (id int PRIMARY KEY, v bigint NOT NULL, note text); INSERT INTO items SELECT g, 0, 'row ' || g FROM generate_series(1, ${ROWS}) g`);
   });
 
-  afterAll(async () => {
-    for (const p of running) p.kill('SIGKILL');
-    await Promise.all(running.map((p) => p.exited));
-    await db?.drop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => cleanUp({ running, db, dir }));
 
   it('reads the table again under concurrent updates, tombstones keys the table lacks, and resumes after kill -9', async () => {
     // The first read passes 3 chunks of 10 000 rows; the 5th chunk is the re-read's second.

@@ -6,12 +6,13 @@
  * its key, DROP TABLE, and a table dropped and created again under the same name.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createDatabase, runCli, runCliToEnd, services, sql, uniqueName, waitFor, type CliProcess, type TestDatabase } from '../harness/index.js';
 import { readSource, replicaHasTable, tableDifferences } from './support/expect-values.js';
 import { latestByKey, liveRows } from './support/topic.js';
+import { cleanUp } from './support/clean-up.js';
 
 const ODD_SCHEMA = 'My "Odd" Schema';
 const ODD_TABLE = 'select.from Table';
@@ -68,12 +69,7 @@ describe('schema changes followed', () => {
     await converged('public', 'base');
   });
 
-  afterAll(async () => {
-    for (const p of running) p.kill('SIGKILL');
-    await Promise.all(running.map((p) => p.exited));
-    await db?.drop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => cleanUp({ running, db, dir }));
 
   it('ADD COLUMN with a constant and a volatile default fills the existing rows', async () => {
     await sql(db.url, `ALTER TABLE base ADD COLUMN c text NOT NULL DEFAULT 'dflt', ADD COLUMN r double precision DEFAULT random()`);

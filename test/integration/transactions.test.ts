@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { createDatabase, runCli, services, sql, uniqueName, waitFor, type CliProcess, type TestDatabase } from '../harness/index.js';
+import { cleanUp } from './support/clean-up.js';
 
 /** Rows per source transaction: about 3 MB of records, several Kafka fetch batches (1 MiB each). */
 const TX_ROWS = 15_000;
@@ -25,12 +26,7 @@ describe('a reader of the replica never sees part of a source transaction within
     await start.waitForOutput(/streaming changes/, 60_000);
   });
 
-  afterAll(async () => {
-    for (const p of running) p.kill('SIGKILL');
-    await Promise.all(running.map((p) => p.exited));
-    await db?.drop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => cleanUp({ running, db, dir }));
 
   it('a following sink applies large transactions whole, though Kafka hands them over in several batches', async () => {
     const replica = join(dir, 'r.db');

@@ -6,13 +6,14 @@
  * (support/expect-values.ts); a few are also spelled out literally. Unchanged TOAST values too.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { createDatabase, runCli, runCliToEnd, services, sql, uniqueName, waitFor, type CliProcess, type TestDatabase } from '../harness/index.js';
 import { readSource, tableDifferences } from './support/expect-values.js';
 import { latestByKey, liveRows } from './support/topic.js';
+import { cleanUp } from './support/clean-up.js';
 
 /** column → [its type, its edge values as SQL literals] */
 const EDGES: Record<string, [string, string[]]> = {
@@ -94,12 +95,7 @@ describe('every value exact', () => {
       ${insertRows('snapshot_path')}`);
   });
 
-  afterAll(async () => {
-    for (const p of running) p.kill('SIGKILL');
-    await Promise.all(running.map((p) => p.exited));
-    await db?.drop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => cleanUp({ running, db, dir }));
 
   const diffs = async (replica: string, table: string): Promise<string[]> => tableDifferences(await readSource(db.url, 'public', table), replica, table);
 

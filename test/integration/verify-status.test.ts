@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { createDatabase, runCli, runCliToEnd, services, sql, uniqueName, waitFor, type CliProcess, type TestDatabase } from '../harness/index.js';
+import { cleanUp } from './support/clean-up.js';
 
 const SCHEMA = `
 CREATE TABLE docs (lang text, n int, title text NOT NULL, body text, price numeric(20,4), at timestamptz, ok boolean, raw bytea, score float8, tags text[],
@@ -38,12 +39,7 @@ describe('bootstrap progress and --follow, cdc verify and cdc status', () => {
     await start.waitForOutput(/streaming changes/, 60_000);
   });
 
-  afterAll(async () => {
-    for (const p of running) p.kill('SIGKILL');
-    await Promise.all(running.map((p) => p.exited));
-    await db?.drop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => cleanUp({ running, db, dir }));
 
   it('bootstrap --follow prints plain progress lines off a terminal, then follows the log', async () => {
     const follower = runCli(['bootstrap', 'app', '--log', kafka, '--replica', replica(), '--topic-prefix', prefix, '--follow']);
