@@ -27,15 +27,23 @@ export async function listSegments(topicDir: string): Promise<bigint[]> {
     .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
-/** The durable end of a topic (the offset the next record gets), as the writer last published it. */
-export async function readHighWater(topicDir: string): Promise<bigint> {
-  const fh = await open(join(topicDir, 'hw'), 'r');
+/** Opens a topic's durable-end file for reading with {@link readHighWater}. */
+export function openHighWater(topicDir: string): Promise<FileHandle> {
+  return open(join(topicDir, 'hw'), 'r');
+}
+
+/**
+ * The durable end of a topic (the offset the next record gets), as the writer last published it:
+ * from a topic directory, or from its `hw` file held open.
+ */
+export async function readHighWater(from: string | FileHandle): Promise<bigint> {
+  const fh = typeof from === 'string' ? await openHighWater(from) : from;
   try {
     const buf = Buffer.alloc(8);
     const { bytesRead } = await fh.read(buf, 0, 8, 0);
     return bytesRead === 8 ? buf.readBigUInt64BE(0) : 0n;
   } finally {
-    await fh.close();
+    if (fh !== from) await fh.close();
   }
 }
 

@@ -11,7 +11,7 @@ import { open, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CdcError } from '../../common/index.js';
 import type { LogRecord } from '../topic-log.js';
-import { listSegments, readHighWater, segmentName } from './files.js';
+import { listSegments, openHighWater, readHighWater, segmentName } from './files.js';
 import { decodeAt, type SegmentRecord } from './segment.js';
 
 interface OpenSegment {
@@ -23,6 +23,12 @@ interface OpenSegment {
 
 export class TopicReader {
   private segment: OpenSegment | undefined;
+  /**
+   * The topic's `hw` file, held open: the writer rewrites its 8 bytes in place, so a read of it
+   * is one pread, not an open, a read and a close per wake (3 trips to the thread pool, on the
+   * path of every change a following sink applies).
+   */
+  private hw: FileHandle | undefined;
 
   constructor(
     private readonly dir: string,
@@ -33,7 +39,7 @@ export class TopicReader {
 
   /** Up to `maxBytes` of records from `next` (fewer at the end); empty when there is nothing new. */
   async read(maxBytes: number): Promise<{ records: LogRecord[]; nextOffset: bigint }> {
-    const hw = await readHighWater(this.dir);
+    const hw = await this.highWater();
     const records: LogRecord[] = [];
     let bytes = 0;
     const deliver = (rec: SegmentRecord): void => {
@@ -90,11 +96,16 @@ export class TopicReader {
       if (buf.length < want && p === buf.length && !(await this.advance(seg))) {
         // The whole log is read and the durable end is still ahead: the offsets between were
         // removed by compaction (the active segment is never compacted, so this is rare).
-        if (this.next < hw && (await readHighWater(this.dir)) === hw) this.next = hw;
+        if (this.next < hw && (await this.highWater()) === hw) this.next = hw;
         break;
       }
     }
     return { records, nextOffset: this.next };
+  }
+
+  private async highWater(): Promise<bigint> {
+    this.hw ??= await openHighWater(this.dir);
+    return readHighWater(this.hw);
   }
 
   private async isClosed(seg: OpenSegment): Promise<boolean> {
@@ -159,6 +170,8 @@ export class TopicReader {
   async close(): Promise<void> {
     await this.segment?.handle.close();
     this.segment = undefined;
+    await this.hw?.close();
+    this.hw = undefined;
   }
 }
 
