@@ -21,6 +21,7 @@
  *                    [--vs debezium [--debezium-tuned]]
  *   npm run bench -- --bootstrap-only N [--json out.json]   (a bootstrap of N records alone, e.g. 10M)
  *   npm run bench -- --source-only [--rows N] [--logs …]      (the source workloads alone, ratios on stdout)
+ *   npm run bench -- --e2e-only [--e2e-seconds S] [--logs …]  (the end-to-end latency alone, per log)
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -29,6 +30,7 @@ import { benchAppend } from './append.js';
 import { benchBigBootstrap } from './big-bootstrap.js';
 import { rawUpsert } from './bootstrap.js';
 import { drawChart } from './chart.js';
+import { benchLatency } from './latency.js';
 import { CONNECT_JVM_FLAGS, javaVersion, TUNED_CONNECTOR, TUNED_WORKER, type DebeziumSide } from './debezium.js';
 import { CONNECT_VERSION, DEBEZIUM_VERSION, ensureDebeziumJars } from './debezium-jars.js';
 import { runLog, runSources, type LogFigures } from './log-run.js';
@@ -113,6 +115,17 @@ async function main(): Promise<void> {
     if (vs === 'debezium' && kafkaAddress) {
       progress(`Kafka Connect ${CONNECT_VERSION} and Debezium ${DEBEZIUM_VERSION} jars (fetched with mvn on first use)`);
       debezium = { jarDir: await ensureDebeziumJars(), kafka: kafkaAddress, dir, variants: tuned ? ['defaults', 'tuned'] : ['defaults'] };
+    }
+    if (process.argv.includes('--e2e-only')) {
+      // The end-to-end latency alone, per log: what to iterate on when working on the tail.
+      const out: Record<string, unknown> = {};
+      for (const l of [...(logs.includes('embedded') ? [{ log: join(dir, 'log'), label: 'embedded' }] : []), ...(kafkaAddress ? [{ log: `kafka://${kafkaAddress}`, label: 'kafka' }] : [])]) {
+        progress(`end to end on the ${l.label} log, ${e2eSeconds} s at 5,000 rows/s`);
+        out[l.label] = await benchLatency(pgService.address, l.log, l.label, 5000, e2eSeconds, dir);
+      }
+      process.stdout.write(JSON.stringify(out, null, 2) + '\n');
+      if (json) writeFileSync(json, JSON.stringify(out, null, 2) + '\n');
+      return;
     }
     if (process.argv.includes('--source-only')) {
       const common = { adminUrl: pgService.address, rows, singleRows, e2eRowsPerS: 5000, e2eSeconds, dir, progress };
