@@ -85,6 +85,8 @@ export class CapturedTables {
   private readonly reported = new Set<string>();
   /** Topics whose configuration has been audited (by `cdc start` or since). */
   private readonly audited = new Set<string>();
+  /** Table topics made (or found) in this run: each is ensured once. */
+  private readonly made = new Set<string>();
   /** The barrier written and not yet met, with the definitions planned then. */
   private pending: { id: string; planned: Map<string, string> } | null = null;
 
@@ -146,7 +148,13 @@ export class CapturedTables {
     if (unkeyed.length > 0) await o.delivery.appendNow(unkeyed.map((t) => snapshotUndoneRecord(o.prefix, o.slot, t.schema, t.table)));
 
     const topics = captured.map((t) => tableTopic(o.prefix, t.schema, t.table));
-    await o.log.ensureTopics(topics, o.topicSettings);
+    // Only topics not made yet in this run: a poll that finds nothing new must not wait on the log.
+    // It runs in the stream's queue, so while Kafka is out of reach a poll calling the log held
+    // every change behind it for the whole retry window — no append even started, and the source
+    // showed nothing of what it was waiting for (found by lifecycle.test.ts with fast polls).
+    const unmade = topics.filter((t) => !this.made.has(t));
+    if (unmade.length > 0) await o.log.ensureTopics(unmade, o.topicSettings);
+    for (const t of unmade) this.made.add(t);
     // A topic of a table found while running may have been made by hand: audited once, like at start.
     const unaudited = topics.filter((t) => !this.audited.has(t));
     await auditTopics(o.log, unaudited);

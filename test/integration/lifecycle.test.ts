@@ -32,7 +32,7 @@ describe('stopping with the log unreachable', () => {
 
   it('ends within the bound with exit 1 and what was not confirmed; a second signal forces exit', async () => {
     const start = (name: string): CliProcess => {
-      const p = runCli(['start', '--pg', db.url, '--log', `kafka://${kafka.brokers}`, '--slot', name, '--topic-prefix', name, '--metrics-port', '0']);
+      const p = runCli(['start', '--pg', db.url, '--log', `kafka://${kafka.brokers}`, '--slot', name, '--topic-prefix', name, '--metrics-port', '0', '--table-poll-ms', '200']);
       running.push(p);
       return p;
     };
