@@ -32,6 +32,7 @@ const COMPRESS_FROM_BYTES = 64 * 1024;
 /** Per-record framing in a Kafka record batch, roughly (varints, attributes, headers count). */
 const RECORD_OVERHEAD = 24;
 
+/** Where and how to connect: KafkaLog's brokers, client id and security, as its admin uses them. */
 export interface KafkaProducerOptions {
   brokers: readonly string[];
   clientId: string;
@@ -50,6 +51,7 @@ function sasl(s: NonNullable<KafkaSecurity['sasl']>): SASLOptions {
   return { mechanism, username: s.username, password: s.password };
 }
 
+/** KafkaLog's producer: one attempt per `send`; the retries and their window are KafkaLog's. */
 export class KafkaProducer {
   private producer: Producer | undefined;
   private closed = false;
