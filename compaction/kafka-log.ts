@@ -16,7 +16,7 @@ import type { Admin, Kafka, KafkaConfig, SASLOptions } from 'kafkajs';
 import { CdcError, messageOf, retry, SerialQueue, type Logger } from '../common/index.js';
 import { consumeKafka, disconnectSoon } from './kafka-consumer.js';
 import { classifyKafkaError, type KafkaFailure } from './kafka-errors.js';
-import { KafkaProducer, requests, tooLargeError } from './kafka-producer.js';
+import { KafkaProducer, loadKafkaLibrary, requests, tooLargeError } from './kafka-producer.js';
 import { defaultTopicSettings, type AppendOptions, type AppendRecord, type ConsumeOptions, type Consumption, type TopicDescription, type TopicLog, type TopicSettings } from './topic-log.js';
 
 const { Kafka: KafkaClient, logLevel } = kafkajs;
@@ -197,6 +197,8 @@ export class KafkaLog implements TopicLog {
   }
 
   async connect(): Promise<void> {
+    // The producer's library loads (about a second) while the probe waits for the broker.
+    void loadKafkaLibrary().catch(() => undefined);
     // A first look with short retries, so an address with no broker fails in seconds; the long
     // retries of the working client are for brokers that were there and went away.
     const probe = new KafkaClient({ ...this.clientConfig(), retry: { retries: 2, initialRetryTime: 200, maxRetryTime: 1000 } }).admin();

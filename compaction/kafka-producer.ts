@@ -16,7 +16,7 @@
  *   open ──renew──▶ open           after a failure: the next send gets a new producer id
  *   open ──close──▶ closed         fenced: every later send fails, nothing more is appended
  */
-import { Producer, ProduceAcks, type SASLOptions } from '@platformatic/kafka';
+import type { Producer, SASLOptions } from '@platformatic/kafka';
 import type { ConnectionOptions as TlsOptions } from 'node:tls';
 import { CdcError } from '../common/index.js';
 import type { KafkaSecurity } from './kafka-log.js';
@@ -40,6 +40,19 @@ export interface KafkaProducerOptions {
   security?: KafkaSecurity;
 }
 
+/** The library's module, once imported (see loadKafkaLibrary). */
+let library: Promise<typeof import('@platformatic/kafka')> | undefined;
+
+/**
+ * The library, imported on first use: its module compiles its option schemas (ajv) when loaded,
+ * about a second of CPU (the profile in docs/benchmarks.md), which a command on the embedded log,
+ * or one that never appends, must not pay. KafkaLog.connect() starts the import early.
+ */
+export function loadKafkaLibrary(): Promise<typeof import('@platformatic/kafka')> {
+  library ??= import('@platformatic/kafka');
+  return library;
+}
+
 /** A send after `close()`: final, since this run must append nothing more. */
 export class ProducerClosed extends Error {
   readonly type = 'PRODUCER_CLOSED';
@@ -58,7 +71,10 @@ export class KafkaProducer {
 
   constructor(private readonly options: KafkaProducerOptions) {}
 
-  private get(): Producer {
+  private async get(): Promise<Producer> {
+    if (this.closed) throw new ProducerClosed('the Kafka producer of this run is closed: nothing more is appended');
+    const { Producer, ProduceAcks } = await loadKafkaLibrary();
+    // Checked again after the await: close() may have run meanwhile.
     if (this.closed) throw new ProducerClosed('the Kafka producer of this run is closed: nothing more is appended');
     if (!this.producer) {
       const { tls, sasl: credentials } = this.options.security ?? {};
@@ -91,7 +107,8 @@ export class KafkaProducer {
     const bytes = records.reduce((n, r) => n + recordBytes(r), 0);
     // Partition 0 named: the only one cdc writes and reads (a topic with more is refused). Several
     // topics go in one request per leader, each partition's records as one batch, in order.
-    await this.get().send({
+    const producer = await this.get();
+    await producer.send({
       messages: records.map((r) => ({ topic: r.topic, partition: 0, key: r.key, value: r.value ?? undefined })),
       ...(bytes >= COMPRESS_FROM_BYTES ? { compression: 'gzip' as const } : {}),
     });
