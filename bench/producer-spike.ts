@@ -7,9 +7,12 @@
  *
  *   tsc -p tsconfig.bench.json && node dist-bench/bench/producer-spike.js [--kafka host:port] [--records N] [--clients kafkajs,kafkajs-partition,platformatic]
  *
- * @platformatic/kafka 2.12.1 asks for Node ≥ 22.22 (package.json engines) and calls
- * Promise.withResolvers, absent from Node 20, which cdc supports: the spike adds it so that the
- * library can be measured at all; the product could not without raising its Node floor.
+ * @platformatic/kafka is the 1.x line (1.35.0), whose engines include Node ≥ 20.19.4: it falls back
+ * to its own Promise.withResolvers on Node 20, so no polyfill (2.x needed one and Node 22).
+ *
+ * Every run checks what the topic holds afterwards (its end offset against the records sent): an
+ * idempotent producer that sends two requests with the same sequence numbers gets the second
+ * acknowledged as a duplicate and written nowhere, which a records/s figure alone would not show.
  */
 import kafkajs from 'kafkajs';
 import { Producer, ProduceAcks } from '@platformatic/kafka';
@@ -49,19 +52,21 @@ async function drive(records: Msg[], perRequest: number, inFlight: number, send:
   return Math.round(records.length / ((performance.now() - t0) / 1000));
 }
 
-/** Promise.withResolvers (Node 22) for @platformatic/kafka on Node 20; the spike only. */
-function polyfillWithResolvers(): void {
-  const P = Promise as unknown as { withResolvers?: unknown };
-  P.withResolvers ??= function withResolvers<T>() {
-    let resolve!: (v: T) => void;
-    let reject!: (e: unknown) => void;
-    const promise = new Promise<T>((res, rej) => ((resolve = res), (reject = rej)));
-    return { promise, resolve, reject };
+/** The Kafka error codes inside a failed send (the library nests them in AggregateErrors). */
+function protocolErrors(e: unknown): string {
+  const codes = new Set<string>();
+  const walk = (x: unknown, depth: number): void => {
+    if (typeof x !== 'object' || x === null || depth > 6) return;
+    const f = x as { apiId?: unknown; message?: unknown; errors?: unknown; cause?: unknown };
+    if (typeof f.apiId === 'string') codes.add(f.apiId);
+    if (Array.isArray(f.errors)) for (const inner of f.errors as unknown[]) walk(inner, depth + 1);
+    walk(f.cause, depth + 1);
   };
+  walk(e, 0);
+  return codes.size > 0 ? [...codes].join(', ') : e instanceof Error ? e.message : String(e);
 }
 
 async function main(): Promise<void> {
-  polyfillWithResolvers();
   const clients = (arg('clients') ?? 'kafkajs,kafkajs-partition,platformatic').split(',');
   const n = Number(arg('records') ?? 300_000);
   const given = arg('kafka');
@@ -77,6 +82,11 @@ async function main(): Promise<void> {
     await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }] });
     return topic;
   };
+  /** The topic's end offset against the records sent: "" when they match, else what is missing. */
+  const check = async (topic: string, sent: number): Promise<string> => {
+    const high = Number((await admin.fetchTopicOffsets(topic))[0]?.high ?? 0);
+    return high === sent ? '' : ` — TOPIC HOLDS ${high} OF ${sent} RECORDS`;
+  };
   const results: string[] = [];
   try {
     for (const [perRequest, inFlight, partition] of [[3000, 1, false], [3000, 3, false], [1000, 1, false], [1000, 3, false], [3000, 1, true], [1000, 1, true]] as const) {
@@ -89,7 +99,8 @@ async function main(): Promise<void> {
       await drive(records.slice(0, 20_000), perRequest, inFlight, send);
       const rate = await drive(records, perRequest, inFlight, send);
       await producer.disconnect();
-      results.push(`kafkajs 2.2.4${partition ? ', partition 0' : '             '} ${String(perRequest).padStart(5)} records/request, ${inFlight} in flight: ${rate} records/s`);
+      const lost = await check(topic, n + 20_000);
+      results.push(`kafkajs 2.2.4${partition ? ', partition 0' : '             '} ${String(perRequest).padStart(5)} records/request, ${inFlight} in flight: ${rate} records/s${lost}`);
       process.stderr.write(results.at(-1) + '\n');
     }
     for (const [perRequest, inFlight] of [[3000, 1], [3000, 3], [1000, 1], [1000, 3]] as const) {
@@ -97,10 +108,19 @@ async function main(): Promise<void> {
       const topic = await newTopic();
       const producer = new Producer({ clientId: 'spike', bootstrapBrokers: [broker], idempotent: true, acks: ProduceAcks.ALL, autocreateTopics: false });
       const send = (batch: Msg[]) => producer.send({ messages: batch.map((m) => ({ topic, partition: 0, key: m.key, value: m.value })) });
-      await drive(records.slice(0, 20_000), perRequest, inFlight, send);
-      const rate = await drive(records, perRequest, inFlight, send);
-      await producer.close();
-      results.push(`@platformatic/kafka 2.12.1   ${String(perRequest).padStart(5)} records/request, ${inFlight} in flight: ${rate} records/s`);
+      const label = `@platformatic/kafka 1.35.0   ${String(perRequest).padStart(5)} records/request, ${inFlight} in flight:`;
+      try {
+        await drive(records.slice(0, 20_000), perRequest, inFlight, send);
+        const rate = await drive(records, perRequest, inFlight, send);
+        results.push(`${label} ${rate} records/s${await check(topic, n + 20_000)}`);
+      } catch (e) {
+        // Two sends at once read the same sequence numbers (the library advances them on the ack):
+        // the broker refuses the second (OUT_OF_ORDER_SEQUENCE_NUMBER) or takes it as a duplicate.
+        results.push(`${label} FAILED: ${protocolErrors(e)}`);
+      } finally {
+        // Forced: the sends still in flight after a failure would hold a plain close.
+        await new Promise<void>((resolve) => producer.close(true, () => resolve()));
+      }
       process.stderr.write(results.at(-1) + '\n');
     }
   } finally {
@@ -110,7 +130,8 @@ async function main(): Promise<void> {
   process.stdout.write(results.join('\n') + '\n');
 }
 
-main().catch((e: unknown) => {
+// Exits when done: a producer that failed can leave a socket or timer that holds the event loop.
+main().then(() => process.exit(0), (e: unknown) => {
   process.stderr.write(`error: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
   process.exit(1);
 });

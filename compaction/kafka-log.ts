@@ -1,6 +1,7 @@
 /**
- * TopicLog on Apache Kafka (kafkajs). One partition per topic, so a table's changes keep one total
- * order; an idempotent producer with acks=all, so an acked append survives a broker failover.
+ * TopicLog on Apache Kafka. One partition per topic, so a table's changes keep one total order; an
+ * idempotent producer with acks=all, so an acked append survives a broker failover. Appends go
+ * through @platformatic/kafka (kafka-producer.ts); topics, offsets and reads through kafkajs.
  *
  * On a cluster, leaders move: every call (topic creation, append, end offsets, reads) waits out
  * what Kafka calls retriable — an election, a node restarting, a node out of reach — with fresh
@@ -11,26 +12,21 @@
  * twice, in order, which replaying tolerates. Only what Kafka calls final ends the process.
  */
 import kafkajs from 'kafkajs';
-import type { Admin, Kafka, KafkaConfig, Producer, SASLOptions } from 'kafkajs';
+import type { Admin, Kafka, KafkaConfig, SASLOptions } from 'kafkajs';
 import { CdcError, messageOf, retry, SerialQueue, type Logger } from '../common/index.js';
 import { consumeKafka, disconnectSoon } from './kafka-consumer.js';
 import { classifyKafkaError, type KafkaFailure } from './kafka-errors.js';
+import { KafkaProducer, loadKafkaLibrary, requests, tooLargeError } from './kafka-producer.js';
 import { defaultTopicSettings, type AppendOptions, type AppendRecord, type ConsumeOptions, type Consumption, type TopicDescription, type TopicLog, type TopicSettings } from './topic-log.js';
 
-const { Kafka: KafkaClient, logLevel, CompressionTypes } = kafkajs;
+const { Kafka: KafkaClient, logLevel } = kafkajs;
 
-/** Bytes per produce request, well under the broker's default message.max.bytes (1 MiB); a larger record goes alone. */
-const MAX_REQUEST_BYTES = 768 * 1024;
 /**
  * The largest record batch a topic cdc creates accepts (its max.message.bytes): PostgreSQL rows
  * reach far beyond Kafka's 1 MiB default, and one large row must not stop every table. Just under
  * the broker's socket.request.max.bytes (100 MiB by default), which bounds any produce request.
  */
 export const TOPIC_MAX_MESSAGE_BYTES = 100 * 1024 * 1024 - 256 * 1024;
-/** Requests at least this large are compressed (gzip): a large text value is mostly repetitive. */
-const COMPRESS_FROM_BYTES = 64 * 1024;
-/** Per-record framing in a Kafka record batch, roughly (varints, attributes, headers count). */
-const RECORD_OVERHEAD = 24;
 
 export interface KafkaLogOptions {
   brokers: readonly string[];
@@ -103,7 +99,7 @@ export class KafkaLog implements TopicLog {
   private readonly kafka: Kafka;
   private readonly windowMs: number;
   private admin: Admin | undefined;
-  private producer: Promise<Producer> | undefined;
+  private readonly producer: KafkaProducer;
   private readonly consumptions = new Set<Consumption>();
   private readonly warned = new Map<string, number>();
   private lastClientError: string | undefined;
@@ -114,6 +110,7 @@ export class KafkaLog implements TopicLog {
     this.windowMs = options.retryWindowMs ?? 5 * 60_000;
     // kafkajs' own retries are short, so that its failures reach `call` soon and are reported.
     this.kafka = new KafkaClient({ ...this.clientConfig(), retry: { retries: 3, initialRetryTime: 200, maxRetryTime: 2000 } });
+    this.producer = new KafkaProducer({ brokers: options.brokers, clientId: options.clientId ?? 'cdc', connectTimeoutMs: options.connectTimeoutMs ?? 5000, security: options.security });
   }
 
   private clientConfig(): KafkaConfig {
@@ -200,6 +197,8 @@ export class KafkaLog implements TopicLog {
   }
 
   async connect(): Promise<void> {
+    // The producer's library loads (about a second) while the probe waits for the broker.
+    void loadKafkaLibrary().catch(() => undefined);
     // A first look with short retries, so an address with no broker fails in seconds; the long
     // retries of the working client are for brokers that were there and went away.
     const probe = new KafkaClient({ ...this.clientConfig(), retry: { retries: 2, initialRetryTime: 200, maxRetryTime: 1000 } }).admin();
@@ -278,98 +277,37 @@ export class KafkaLog implements TopicLog {
     return all.filter((t) => t.startsWith(prefix)).sort();
   }
 
-  private getProducer(): Promise<Producer> {
-    this.producer ??= (async () => {
-      const producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, retry: { retries: 3, initialRetryTime: 200, maxRetryTime: 2000 } });
-      await producer.connect();
-      return producer;
-    })();
-    const current = this.producer;
-    // A failed connect must not stay cached: the next attempt makes a new one.
-    current.catch(() => {
-      if (this.producer === current) this.producer = undefined;
-    });
-    return current;
-  }
-
-  /** Drops the producer; the next send starts a new one with a new producer id. */
-  private async newProducer(): Promise<void> {
-    const old = this.producer;
-    this.producer = undefined;
-    const p = await old?.catch(() => undefined);
-    if (p) await disconnectSoon(p);
-  }
-
   append(records: readonly AppendRecord[], options: AppendOptions = {}): Promise<void> {
     // One append at a time, in call order, as the embedded log does: the caller may keep several
-    // in flight (source-postgres/delivery.ts), and two sendBatch calls at once are not ordered —
-    // kafkajs assigns sequence numbers when a call takes its broker lock, and a retried call can
-    // take it after a later one. A failed append does not stop the next (the caller re-appends).
+    // in flight (source-postgres/delivery.ts), and the producer keeps order only with one request
+    // per partition on the wire (kafka-producer.ts). A failed append does not stop the next (the
+    // caller re-appends).
     return this.appends.run(() => this.appendNow(records, options));
   }
 
   private async appendNow(records: readonly AppendRecord[], options: AppendOptions): Promise<void> {
-    if (records.length === 0) return;
-    // The broker takes at most message.max.bytes (1 MiB by default) per partition per request,
-    // so a large append goes out as several requests, in order; a failed one is sent again alone.
-    let chunk: AppendRecord[] = [];
-    let bytes = 0;
-    for (const r of records) {
-      const size = recordBytes(r) + RECORD_OVERHEAD;
-      if (bytes + size > MAX_REQUEST_BYTES && chunk.length > 0) {
-        await this.send(chunk, options.signal);
-        chunk = [];
-        bytes = 0;
-      }
-      chunk.push(r);
-      bytes += size;
-    }
-    await this.send(chunk, options.signal);
+    // Request by request, each acknowledged before the next goes; a failed one is sent again alone.
+    for (const chunk of requests(records)) await this.sendRequest(chunk, options.signal);
   }
 
-  private async send(records: readonly AppendRecord[], signal: AbortSignal | undefined): Promise<void> {
-    const byTopic = new Map<string, { key: Buffer; value: Buffer | null; partition: number }[]>();
-    const bytes = records.reduce((n, r) => n + recordBytes(r), 0);
-    const compression = bytes >= COMPRESS_FROM_BYTES ? CompressionTypes.GZIP : CompressionTypes.None;
-    for (const r of records) {
-      let list = byTopic.get(r.topic);
-      if (!list) byTopic.set(r.topic, (list = []));
-      // Partition 0 named: the only one cdc writes and reads (a topic with more is refused), and
-      // kafkajs' default partitioner would otherwise hash every key (murmur2 on its own Long
-      // type, 5% of cdc start on Kafka) to pick the one partition there is.
-      list.push({ key: r.key, value: r.value, partition: 0 });
-    }
-    const topicMessages = [...byTopic].map(([topic, messages]) => ({ topic, messages }));
-    await this.call(
-      'append',
-      async () => {
-        const producer = await this.getProducer();
-        // One request per topic, never several topics in one sendBatch: kafkajs' own retry re-sends
-        // only to brokers that have not answered yet (sendMessages.js keys the answers by broker),
-        // so a partition whose leader moved to a broker that already acknowledged another topic of
-        // the same batch is silently never sent, and the batch resolves as acknowledged. Found by
-        // the cluster tests: 31 transactions missing after a leader kill. With one topic per call,
-        // the new leader has not answered and gets the records.
-        const sent = await Promise.allSettled(topicMessages.map((tm) => producer.sendBatch({ acks: -1, compression, topicMessages: [tm] })));
-        const failed = sent.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-        if (failed) throw failed.reason;
+  private async sendRequest(records: readonly AppendRecord[], signal: AbortSignal | undefined): Promise<void> {
+    await this.call('append', () => this.producer.send(records), {
+      topics: [...new Set(records.map((r) => r.topic))],
+      signal,
+      // Whatever failed, the next attempt goes out with a new producer id: sequence numbers that
+      // a leader change left out of step (OUT_OF_ORDER_SEQUENCE_NUMBER) are not sent again. What
+      // the failed attempt wrote is then in the log twice, in order, which replaying tolerates.
+      repair: () => this.producer.renew(),
+      wrap: (e, f) => {
+        if (f.type === 'MESSAGE_TOO_LARGE' || f.type === 'RECORD_LIST_TOO_LARGE') return tooLargeError(records, f.message, e);
+        // Refused at the connection (the admin's probe in connect() passed, but credentials or the CA may change).
+        if (/authentication|SASL|certificate|self.signed/i.test(f.message)) return unreachable(this.options.brokers, e);
+        return new CdcError('LOG_APPEND_FAILED', `Kafka did not acknowledge ${records.length} records (${f.broker ?? this.description}): ${f.message}`, {
+          hint: 'check the brokers; cdc start confirms nothing to PostgreSQL until Kafka acknowledges, so a restart resends these changes',
+          cause: e,
+        });
       },
-      {
-        topics: [...byTopic.keys()],
-        signal,
-        // Whatever failed, the next attempt goes out with a new producer id: sequence numbers that
-        // a leader change left out of step (OUT_OF_ORDER_SEQUENCE_NUMBER) are not sent again.
-        repair: () => this.newProducer(),
-        wrap: (e, f) => {
-          const tooLarge = /larger than the max message size|MESSAGE_TOO_LARGE|RECORD_LIST_TOO_LARGE/i.test(f.message) || f.type === 'MESSAGE_TOO_LARGE';
-          if (tooLarge) return tooLargeError(records, f.message, e);
-          return new CdcError('LOG_APPEND_FAILED', `Kafka did not acknowledge ${records.length} records (${f.broker ?? this.description}): ${f.message}`, {
-            hint: 'check the brokers; cdc start confirms nothing to PostgreSQL until Kafka acknowledges, so a restart resends these changes',
-            cause: e,
-          });
-        },
-      },
-    );
+    });
   }
 
   async endOffsets(topics: readonly string[]): Promise<Map<string, bigint>> {
@@ -435,31 +373,7 @@ export class KafkaLog implements TopicLog {
 
   async close(): Promise<void> {
     await Promise.all([...this.consumptions].map((c) => c.stop().catch(() => undefined)));
-    await this.newProducer();
+    await this.producer.close();
     if (this.admin) await disconnectSoon(this.admin);
   }
-}
-
-/**
- * A row larger than its topic or the broker accepts: names the topic (the table), the row's key
- * and the settings to raise, since nothing after that row can be appended until then.
- */
-function tooLargeError(records: readonly AppendRecord[], message: string, cause: unknown): CdcError {
-  const largest = records.reduce((a, b) => (recordBytes(b) > recordBytes(a) ? b : a));
-  const size = recordBytes(largest);
-  const key = largest.key.toString('utf8');
-  const mb = Math.ceil(size / (1 << 20)) + 1;
-  return new CdcError(
-    'ROW_TOO_LARGE',
-    `a row of topic ${largest.topic} with key ${key.length > 200 ? `${key.slice(0, 200)}…` : key} is ${size} bytes, more than Kafka accepts: ${message}`,
-    {
-      hint: `raise max.message.bytes on the topic (kafka-configs.sh --bootstrap-server HOST:PORT --alter --entity-type topics --entity-name ${largest.topic} --add-config max.message.bytes=${mb * 1048576}) and, if the row is beyond it, socket.request.max.bytes on every broker; then restart cdc start: nothing after this row was confirmed`,
-      cause,
-    },
-  );
-}
-
-/** A record's key and value bytes (what counts against a request's and a topic's size limits). */
-function recordBytes(r: AppendRecord): number {
-  return r.key.length + (r.value?.length ?? 0);
 }
