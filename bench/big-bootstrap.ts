@@ -7,7 +7,7 @@
  */
 import { join } from 'node:path';
 import { silentLogger } from '../common/index.js';
-import { DirLog, encodeChange, encodeKey, encodeSchema, encodeSchemaKey, endMarkRecords, formatRecord, schemaId, schemaTopic, tableTopic, type AppendRecord, type TableSchema } from '../compaction/index.js';
+import { openLog, parseLogLocation, encodeChange, encodeKey, encodeSchema, encodeSchemaKey, endMarkRecords, formatRecord, schemaId, schemaTopic, tableTopic, type AppendRecord, type TableSchema } from '../compaction/index.js';
 import { benchBootstrap, rawUpsert, type BootstrapFigures } from './bootstrap.js';
 import { rowValues } from './db.js';
 
@@ -28,9 +28,9 @@ function itemsSchema(prefix: string): TableSchema {
   };
 }
 
-/** Writes a topic of `rows` records of one transaction into the embedded log at `path`. */
-async function writeTopic(path: string, prefix: string, rows: number): Promise<void> {
-  const log = new DirLog({ path, logger: silentLogger });
+/** Writes a topic of `rows` records of one transaction into the log at `location` (a directory or kafka://). */
+async function writeTopic(location: string, prefix: string, rows: number): Promise<void> {
+  const log = openLog(parseLogLocation(location), silentLogger);
   await log.connect();
   const table = itemsSchema(prefix);
   const definition = { ...table, id: schemaId(table) };
@@ -53,14 +53,18 @@ async function writeTopic(path: string, prefix: string, rows: number): Promise<v
   await log.close();
 }
 
-/** The bootstrap of a `rows`-record topic, and the raw upsert of the same rows, in `dir`. */
-export async function benchBigBootstrap(dir: string, rows: number, progress: (line: string) => void): Promise<BootstrapFigures & { sqlite_upsert_rows_per_s: number }> {
-  const log = join(dir, 'big-log');
-  progress(`writing ${rows} records into an embedded log`);
-  await writeTopic(log, 'big', rows);
+/**
+ * The bootstrap of a `rows`-record topic, and the raw upsert of the same rows, in `dir`; the topic
+ * in an embedded log there, or in Kafka at `kafka` (`host:port`; a topic prefix of its own per run).
+ */
+export async function benchBigBootstrap(dir: string, rows: number, progress: (line: string) => void, kafka?: string): Promise<BootstrapFigures & { sqlite_upsert_rows_per_s: number }> {
+  const log = kafka ? `kafka://${kafka}` : join(dir, 'big-log');
+  const prefix = kafka ? `big${Date.now()}` : 'big';
+  progress(`writing ${rows} records into ${kafka ? 'Kafka' : 'an embedded log'}`);
+  await writeTopic(log, prefix, rows);
   const upsert = rawUpsert(join(dir, 'raw-big.db'), rows);
   progress(`raw better-sqlite3 upsert, ${rows} rows: ${upsert} rows/s`);
-  const figures = await benchBootstrap(log, 'big', rows, dir);
+  const figures = await benchBootstrap(log, prefix, rows, dir);
   progress(`bootstrap, ${rows} records: ${figures.bootstrap_rows_per_s} rows/s, peak RSS ${figures.peak_rss_mb} MB`);
   return { ...figures, sqlite_upsert_rows_per_s: upsert };
 }

@@ -19,7 +19,7 @@
  *   npm run bench -- [--quick] [--json out.json] [--chart out.svg] [--pg URL] [--kafka host:port]
  *                    [--rows N] [--single-rows N] [--e2e-seconds S] [--logs embedded,kafka]
  *                    [--vs debezium [--debezium-tuned]]
- *   npm run bench -- --bootstrap-only N [--json out.json]   (a bootstrap of N records alone, e.g. 10M)
+ *   npm run bench -- --bootstrap-only N [--logs kafka] [--json out.json]   (a bootstrap of N records alone, e.g. 10M; embedded log unless --logs kafka)
  *   npm run bench -- --source-only [--rows N] [--logs …]      (the source workloads alone, ratios on stdout)
  *   npm run bench -- --e2e-only [--e2e-seconds S] [--logs …]  (the end-to-end latency alone, per log)
  */
@@ -67,12 +67,15 @@ async function main(): Promise<void> {
   }
   if (arg('bootstrap-only') !== undefined) {
     const dir = mkdtempSync(join(tmpdir(), 'cdc-bench-'));
+    // `--logs kafka`: the topic in Kafka (started here unless --kafka names one) instead of an embedded log.
+    const kafka = arg('logs') === 'kafka' ? await benchKafka(arg('kafka') ?? process.env['CDC_BENCH_KAFKA']) : undefined;
     try {
-      const result = await benchBigBootstrap(dir, num('bootstrap-only', 10_000_000), progress);
+      const result = await benchBigBootstrap(dir, num('bootstrap-only', 10_000_000), progress, kafka?.address);
       process.stdout.write(JSON.stringify(result, null, 2) + '\n');
       const json = arg('json');
       if (json) writeFileSync(json, JSON.stringify(result, null, 2) + '\n');
     } finally {
+      await kafka?.stop();
       rmSync(dir, { recursive: true, force: true });
     }
     return;
