@@ -17,6 +17,15 @@ import type { Batch, Consumer, Kafka } from 'kafkajs';
 import { messageOf, retry, type Logger } from '../common/index.js';
 import type { ConsumeOptions, Consumption, LogBatch, LogRecord } from './topic-log.js';
 
+/**
+ * Fetch sizes. They count bytes as the broker stores them, compressed: `cdc start` gzips its
+ * requests, and 1 MiB of the bench's records was ~50,000 records once decoded — kafkajs decodes a
+ * whole fetch at once — which made a bootstrap's peak RSS 300–560 MB at 300k records. 256 KiB per
+ * partition (~12,000 such records) made it 204–241 MB at no measurable cost in speed on a local
+ * broker (docs/benchmarks.md, issue 14); an uncompressed topic gets ~1,000 records per fetch.
+ */
+const FETCH_PARTITION_BYTES = 256 << 10;
+const FETCH_BYTES = 2 << 20;
 const WATCH_MS = 10_000;
 const REOPEN_AFTER_MS = 30_000;
 /** kafkajs' disconnect waits for a coordinator that may be gone; positions are ours, so we need not. */
@@ -99,7 +108,7 @@ export async function consumeKafka(deps: ConsumerDeps, options: ConsumeOptions):
   };
 
   const open = async (): Promise<Consumer> => {
-    const c = deps.kafka.consumer({ groupId: `cdc-reader-${randomUUID()}`, allowAutoTopicCreation: false, maxBytesPerPartition: 1 << 20, maxBytes: 8 << 20 });
+    const c = deps.kafka.consumer({ groupId: `cdc-reader-${randomUUID()}`, allowAutoTopicCreation: false, maxBytesPerPartition: FETCH_PARTITION_BYTES, maxBytes: FETCH_BYTES });
     // Positions are ours, not the group's: after every (re)join — kafkajs restarts a crashed
     // consumer with a fresh group session — fetching resumes at the next offset we need.
     const seekAll = (): void => {
