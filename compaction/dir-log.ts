@@ -12,7 +12,7 @@ import { existsSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { CdcError, ConfigError, messageOf, SerialQueue, type Logger } from '../common/index.js';
-import { cleanTopic } from './embedded/cleaner.js';
+import { cleanTopicOffThread } from './embedded/clean-off-thread.js';
 import { mkdirDurable, readHighWater, readJson, writeFileAtomic } from './embedded/files.js';
 import { liveWriter, lockWriter, type WriterLock } from './embedded/lock.js';
 import { TopicReader } from './embedded/topic-reader.js';
@@ -270,7 +270,7 @@ export class DirLog implements TopicLog {
         if (w.cleanedAt.get(topic) === active) continue;
         const settings = await this.settings(topic);
         try {
-          const r = await cleanTopic(this.topicDir(topic), active, {
+          const r = await cleanTopicOffThread(this.topicDir(topic), active, {
             deleteRetentionMs: settings.deleteRetentionMs,
             minCompactionLagMs: settings.minCompactionLagMs,
             segmentBytes: this.options.segmentBytes ?? 16 << 20,
