@@ -83,10 +83,8 @@ export class CapturedTables {
   /** Tables read in full, by tableRef, with the definition they were read with. */
   private done = new Map<string, SnapshotDone>();
   private readonly reported = new Set<string>();
-  /** Topics whose configuration has been audited (by `cdc start` or since). */
-  private readonly audited = new Set<string>();
-  /** Table topics made (or found) in this run: each is ensured once. */
-  private readonly made = new Set<string>();
+  /** Table topics made (or found) and audited in this run: each is ensured and audited once. */
+  private readonly known = new Set<string>();
   /** The barrier written and not yet met, with the definitions planned then. */
   private pending: { id: string; planned: Map<string, string> } | null = null;
 
@@ -148,17 +146,17 @@ export class CapturedTables {
     if (unkeyed.length > 0) await o.delivery.appendNow(unkeyed.map((t) => snapshotUndoneRecord(o.prefix, o.slot, t.schema, t.table)));
 
     const topics = captured.map((t) => tableTopic(o.prefix, t.schema, t.table));
-    // Only topics not made yet in this run: a poll that finds nothing new must not wait on the log.
-    // It runs in the stream's queue, so while Kafka is out of reach a poll calling the log held
-    // every change behind it for the whole retry window — no append even started, and the source
-    // showed nothing of what it was waiting for (found by lifecycle.test.ts with fast polls).
-    const unmade = topics.filter((t) => !this.made.has(t));
-    if (unmade.length > 0) await o.log.ensureTopics(unmade, o.topicSettings);
-    for (const t of unmade) this.made.add(t);
-    // A topic of a table found while running may have been made by hand: audited once, like at start.
-    const unaudited = topics.filter((t) => !this.audited.has(t));
-    await auditTopics(o.log, unaudited);
-    for (const t of unaudited) this.audited.add(t);
+    // Only topics new to this run: a poll that finds nothing new must not wait on the log. It runs
+    // in the stream's queue, so while Kafka is out of reach a poll calling the log held every
+    // change behind it for the whole retry window — no append even started, and the source showed
+    // nothing of what it was waiting for (found by lifecycle.test.ts with fast polls). A topic of a
+    // table found while running may have been made by hand: audited once, like at start.
+    const fresh = topics.filter((t) => !this.known.has(t));
+    if (fresh.length > 0) {
+      await o.log.ensureTopics(fresh, o.topicSettings);
+      await auditTopics(o.log, fresh);
+      for (const t of fresh) this.known.add(t);
+    }
     await ensurePublication(o.client, o.publication, captured, o.mapper.rules);
 
     const existing = new Set(all.map((t) => tableRef(t.schema, t.table)));
