@@ -10,13 +10,15 @@ import { Worker } from 'node:worker_threads';
 import { cleanTopic, type CleanerPolicy, type CleanResult } from './cleaner.js';
 
 const entry = new URL('./cleaner-worker.js', import.meta.url);
+/** The compiled worker sits beside this module; the TypeScript sources the unit tests run have none. */
+const hasWorker = existsSync(fileURLToPath(entry));
 
 /**
  * Cleans the topic in `dir` in a worker thread, or on this thread where the compiled worker is not
  * beside this module (the TypeScript sources run by the unit tests).
  */
 export function cleanTopicOffThread(dir: string, activeBase: bigint, policy: CleanerPolicy): Promise<CleanResult> {
-  if (!existsSync(fileURLToPath(entry))) return cleanTopic(dir, activeBase, policy);
+  if (!hasWorker) return cleanTopic(dir, activeBase, policy);
   return new Promise<CleanResult>((resolve, reject) => {
     const worker = new Worker(entry, { workerData: { dir, activeBase, policy } });
     let settled = false;

@@ -27,24 +27,26 @@ export async function listSegments(topicDir: string): Promise<bigint[]> {
     .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
-/** Opens a topic's durable-end file for reading with {@link readHighWater}. */
+/** Opens a topic's durable-end file, to be read with {@link readHighWaterFrom}. */
 export function openHighWater(topicDir: string): Promise<FileHandle> {
   return open(join(topicDir, 'hw'), 'r');
 }
 
-/**
- * The durable end of a topic (the offset the next record gets), as the writer last published it:
- * from a topic directory, or from its `hw` file held open.
- */
-export async function readHighWater(from: string | FileHandle): Promise<bigint> {
-  const fh = typeof from === 'string' ? await openHighWater(from) : from;
+/** The durable end of a topic (the offset the next record gets), as the writer last published it. */
+export async function readHighWater(topicDir: string): Promise<bigint> {
+  const fh = await openHighWater(topicDir);
   try {
-    const buf = Buffer.alloc(8);
-    const { bytesRead } = await fh.read(buf, 0, 8, 0);
-    return bytesRead === 8 ? buf.readBigUInt64BE(0) : 0n;
+    return await readHighWaterFrom(fh);
   } finally {
-    if (fh !== from) await fh.close();
+    await fh.close();
   }
+}
+
+/** {@link readHighWater} from the topic's `hw` file held open (the writer rewrites it in place). */
+export async function readHighWaterFrom(fh: FileHandle): Promise<bigint> {
+  const buf = Buffer.alloc(8);
+  const { bytesRead } = await fh.read(buf, 0, 8, 0);
+  return bytesRead === 8 ? buf.readBigUInt64BE(0) : 0n;
 }
 
 /** Publishes the durable end; written in place, 8 bytes, after the data it covers is fsync'd. */

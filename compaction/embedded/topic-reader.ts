@@ -11,7 +11,7 @@ import { open, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CdcError } from '../../common/index.js';
 import type { LogRecord } from '../topic-log.js';
-import { listSegments, openHighWater, readHighWater, segmentName } from './files.js';
+import { listSegments, openHighWater, readHighWaterFrom, segmentName } from './files.js';
 import { decodeAt, type SegmentRecord } from './segment.js';
 
 interface OpenSegment {
@@ -105,7 +105,7 @@ export class TopicReader {
 
   private async highWater(): Promise<bigint> {
     this.hw ??= await openHighWater(this.dir);
-    return readHighWater(this.hw);
+    return readHighWaterFrom(this.hw);
   }
 
   private async isClosed(seg: OpenSegment): Promise<boolean> {
