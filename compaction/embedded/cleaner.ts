@@ -95,9 +95,18 @@ export async function cleanTopic(dir: string, activeBase: bigint, policy: Cleane
   let bytesAfter = 0;
   let removed = 0;
   let group: bigint[] = [];
-  let out: { base: bigint; parts: Buffer[]; bytes: number } | undefined;
+  let out: { base: bigint; parts: Buffer[]; bytes: number; removed: number } | undefined;
   const flush = async (): Promise<void> => {
     if (!out) return;
+    if (group.length === 1 && out.removed === 0) {
+      // A segment this pass would not change (cleaned by an earlier pass, or with no key written
+      // again) stays as it is: rewriting and fsyncing an identical copy of every closed segment at
+      // every pass was disk work that delayed the appends' own fsyncs (issue 12).
+      bytesAfter += out.bytes;
+      out = undefined;
+      group = [];
+      return;
+    }
     const target = join(dir, segmentName(out.base));
     const tmp = target + '.cleaning';
     const fh = await open(tmp, 'w');
@@ -121,11 +130,12 @@ export async function cleanTopic(dir: string, activeBase: bigint, policy: Cleane
   for (const { base, bytes } of covered) {
     bytesBefore += bytes;
     if (out && out.bytes >= policy.segmentBytes) await flush();
-    out ??= { base, parts: [], bytes: 0 };
+    out ??= { base, parts: [], bytes: 0, removed: 0 };
     group.push(base);
     for await (const r of readClosed(join(dir, segmentName(base)))) {
       if (!keep(r)) {
         removed++;
+        out.removed++;
         continue;
       }
       const frame = encodeRecord(r.offset, r.timestamp, r.key, r.value);

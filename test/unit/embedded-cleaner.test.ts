@@ -1,4 +1,4 @@
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -68,6 +68,34 @@ describe('embedded log cleaner', () => {
       expect(await readAll(dir)).toEqual([
         [1n, 'other', 'x'],
         [3n, 'last', 'active'],
+      ]);
+      await writer.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('leaves a segment it would not change as it is: no rewrite, no fsync of a copy', async () => {
+    const dir = await topicDir();
+    try {
+      const { writer } = await TopicWriter.open(dir, { segmentBytes: 1, segmentMs: 1e12 });
+      await writer.write([rec('a', 'v1')], 1000);
+      await writer.write([rec('b', 'v1')], 1000);
+      await writer.write([rec('a', 'v2')], 1000);
+      await writer.write([rec('c', 'active')], 1000);
+      await writer.sync();
+      const first = await cleanTopic(dir, writer.activeSegment, policy, 1000);
+      expect(first.recordsRemoved).toBe(1);
+      const before = await Promise.all((await listSegments(dir)).map((b) => stat(join(dir, segmentName(b)))));
+      // Everything closed is clean now: a second pass has nothing to remove, so nothing to write.
+      const second = await cleanTopic(dir, writer.activeSegment, policy, 1000);
+      expect(second.recordsRemoved).toBe(0);
+      const after = await Promise.all((await listSegments(dir)).map((b) => stat(join(dir, segmentName(b)))));
+      expect(after.map((s) => [s.ino, s.mtimeMs])).toEqual(before.map((s) => [s.ino, s.mtimeMs]));
+      expect(await readAll(dir)).toEqual([
+        [1n, 'b', 'v1'],
+        [2n, 'a', 'v2'],
+        [3n, 'c', 'active'],
       ]);
       await writer.close();
     } finally {
