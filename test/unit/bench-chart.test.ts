@@ -17,7 +17,7 @@ describe('bench chart', () => {
       expect(svg).toContain(`>${f.e2e_p99_ms} ms</text>`);
       for (const s of f.source) expect(svg).toContain(`${(s.source_rows_per_s / s.recvlogical_rows_per_s).toFixed(2)}×</text>`);
     }
-    expect(svg).toContain('>goal p99 50 ms</text>');
+    expect(svg).toContain('>goal p99 20 ms</text>');
   });
 
   it('draws bars on a log axis: ten times the value, one decade (147.5 px) longer', () => {
