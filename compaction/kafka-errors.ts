@@ -94,8 +94,16 @@ function chain(e: unknown): KafkaJsLike[] {
   return out;
 }
 
+/** A broker's refusal of a record or request beyond its size limits. */
+const TOO_LARGE_TYPES = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE']);
+
+/** Whether a classified failure is a size refusal (the append names the row; see tooLargeError). */
+export function isTooLarge(f: KafkaFailure): boolean {
+  return TOO_LARGE_TYPES.has(f.type);
+}
+
 /** Failures that no wait cures although a failure beside them (another broker, attempt) would be. */
-const FINAL_TYPES = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE', 'TOPIC_AUTHORIZATION_FAILED', 'CLUSTER_AUTHORIZATION_FAILED', 'INVALID_RECORD', 'CORRUPT_MESSAGE']);
+const FINAL_TYPES = new Set([...TOO_LARGE_TYPES, 'TOPIC_AUTHORIZATION_FAILED', 'CLUSTER_AUTHORIZATION_FAILED', 'INVALID_RECORD', 'CORRUPT_MESSAGE']);
 
 /**
  * Refusals that @platformatic/kafka wraps in a retriable connection error ("Connection to … failed",

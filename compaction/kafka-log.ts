@@ -15,7 +15,7 @@ import kafkajs from 'kafkajs';
 import type { Admin, Kafka, KafkaConfig, SASLOptions } from 'kafkajs';
 import { CdcError, messageOf, retry, SerialQueue, type Logger } from '../common/index.js';
 import { consumeKafka, disconnectSoon } from './kafka-consumer.js';
-import { classifyKafkaError, type KafkaFailure } from './kafka-errors.js';
+import { classifyKafkaError, isTooLarge, type KafkaFailure } from './kafka-errors.js';
 import { KafkaProducer, loadKafkaLibrary, requests, tooLargeError } from './kafka-producer.js';
 import { defaultTopicSettings, type AppendOptions, type AppendRecord, type ConsumeOptions, type Consumption, type TopicDescription, type TopicLog, type TopicSettings } from './topic-log.js';
 
@@ -299,7 +299,7 @@ export class KafkaLog implements TopicLog {
       // the failed attempt wrote is then in the log twice, in order, which replaying tolerates.
       repair: () => this.producer.renew(),
       wrap: (e, f) => {
-        if (f.type === 'MESSAGE_TOO_LARGE' || f.type === 'RECORD_LIST_TOO_LARGE') return tooLargeError(records, f.message, e);
+        if (isTooLarge(f)) return tooLargeError(records, f.message, e);
         // Refused at the connection (the admin's probe in connect() passed, but credentials or the CA may change).
         if (/authentication|SASL|certificate|self.signed/i.test(f.message)) return unreachable(this.options.brokers, e);
         return new CdcError('LOG_APPEND_FAILED', `Kafka did not acknowledge ${records.length} records (${f.broker ?? this.description}): ${f.message}`, {
