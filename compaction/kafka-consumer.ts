@@ -65,18 +65,34 @@ export async function consumeKafka(deps: ConsumerDeps, options: ConsumeOptions):
   /** Topics whose batches are not handed over until resumed (see Consumption.pause). */
   const paused = new Set<string>();
 
+  /** The batch being handed to onBatch, if any (settles, never rejects). */
+  let applying: Promise<void> = Promise.resolve();
+
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       clearInterval(watchdog);
       await reopening?.catch(() => undefined);
       if (consumer) await disconnectSoon(consumer);
+      // Done means no onBatch is running: the caller may close what it writes to.
+      await applying;
       if (failure === undefined) settle.resolve();
       else settle.reject(failure);
     })();
     return stopping;
   };
 
+  /**
+   * kafkajs fetches the next batch only once eachBatch returns. So eachBatch hands its batch over
+   * and returns at once, and onBatch applies it while the next fetch is on the wire: the Kafka
+   * bootstrap spent ~19% of its main thread idle, waiting for each fetch after applying the last
+   * (docs/benchmarks.md, issue 14). One batch at most is applied and one held: the next eachBatch
+   * waits for the batch before it, then yields a turn of the event loop, so that a caller told by
+   * that batch to stop (a replay at its end, a sink that must re-read definitions) has stopped
+   * before another batch is handed over — as when the next one needed a fetch first.
+   */
   const eachBatch = async (batch: Batch, owner: Consumer): Promise<void> => {
+    await applying;
+    await new Promise<void>((resolve) => setImmediate(resolve));
     // A replaced consumer may still deliver a fetch it had under way: only the current one counts.
     if (stopping || failure !== undefined || owner !== consumer) return;
     // A batch fetched before its topic was paused: dropped, and fetched again after resume() seeks
@@ -95,16 +111,18 @@ export async function consumeKafka(deps: ConsumerDeps, options: ConsumeOptions):
     if (upTo <= from) return;
     const logBatch: LogBatch = { topic: batch.topic, records, nextOffset: upTo };
     inBatch = true;
-    try {
-      await options.onBatch(logBatch);
-      next.set(batch.topic, upTo);
-      lastProgress = Date.now();
-    } catch (e) {
-      failure = e;
-      void stop();
-    } finally {
-      inBatch = false;
-    }
+    applying = (async () => {
+      try {
+        await options.onBatch(logBatch);
+        next.set(batch.topic, upTo);
+        lastProgress = Date.now();
+      } catch (e) {
+        failure = e;
+        void stop();
+      } finally {
+        inBatch = false;
+      }
+    })();
   };
 
   const open = async (): Promise<Consumer> => {
