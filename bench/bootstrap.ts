@@ -27,6 +27,12 @@ export async function benchBootstrap(log: string, topicPrefix: string, rows: num
   const result = await boot.done;
   const wall = (performance.now() - t0) / 1000;
   if (result.code !== 0) throw new Error(`cdc bootstrap failed: ${result.stderr}`);
+  // A rate is only worth something for a replica that has every row (a bench topic whose end mark
+  // was wrong once had ~3,000 rows skipped, unnoticed).
+  const replica = new Database(join(dir, `${topicPrefix}.db`), { readonly: true });
+  const { n } = replica.prepare('SELECT count(*) AS n FROM items').get() as { n: number };
+  replica.close();
+  if (n !== rows) throw new Error(`cdc bootstrap left ${n} rows in the replica, not ${rows}`);
   const seconds = Number(/"msg":"bootstrap complete".*?"seconds":([\d.]+)/.exec(result.stderr)?.[1] ?? wall);
   return {
     rows,
