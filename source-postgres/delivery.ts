@@ -37,7 +37,7 @@ export interface DeliveryOptions {
   onDurable: (lsn: bigint) => void;
   /** Records per append. */
   batchRecords?: number;
-  /** Pending records at which `add` waits for the log. */
+  /** Pending records at which `add` waits for the log (besides up to maxInFlight batches in flight). */
   maxPending?: number;
   /** Appends in flight at once (default {@link DEFAULT_MAX_IN_FLIGHT}). */
   maxInFlight?: number;
@@ -211,7 +211,11 @@ export class Delivery {
       // nothing is in flight — else it waits and goes with the commits that follow (group
       // commit: one request for many small transactions, not one each).
       if (!force && this.pending.length < this.batchRecords && (this.pendingCommit === null || this.flights.length > 0)) return;
-      const batch = this.pending.splice(0, Math.max(this.batchRecords, this.pending.length >= this.maxPending ? this.pending.length : 0));
+      // One batch per append, also when the log lags behind and `pending` is full: what is held
+      // stays maxPending + maxInFlight × batchRecords records. (The whole backlog as one append
+      // held up to three times maxPending on Kafka, every record of it long enough to be promoted
+      // to V8's old generation; a larger append is split into requests anyway, sent one by one.)
+      const batch = this.pending.splice(0, this.batchRecords);
       // The commit LSN is covered only if its records all went out in this batch.
       const commit = this.pending.length === 0 ? this.pendingCommit : null;
       if (this.pending.length === 0) this.pendingCommit = null;

@@ -4,6 +4,7 @@ import { createLogger } from '../../common/index.js';
 import { openLog } from '../../compaction/index.js';
 import { createSource } from '../../source-postgres/index.js';
 import { resolveStartConfig, type Env, type StartFlags } from '../config.js';
+import { limitHeapGrowth } from '../heap.js';
 import { stopSignal } from '../lifecycle.js';
 import { countingLogger, createMetrics, InstrumentedLog, serveMetrics, slotLag } from '../metrics/index.js';
 import { captureOptions, serviceOptions, sourceOptions } from '../options.js';
@@ -21,6 +22,7 @@ export function builder(y: Argv): Argv<StartFlags> {
 
 export async function run(flags: StartFlags, env: Env): Promise<void> {
   const config = resolveStartConfig(flags, env);
+  limitHeapGrowth(env);
   const metrics = createMetrics();
   const logger = countingLogger(createLogger({ level: config.logLevel }), metrics);
   for (const v of unknownVariables(env)) logger.warn(unknownVariableMessage(v), { code: 'CONFIG_ENV_UNKNOWN' });

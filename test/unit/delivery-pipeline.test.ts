@@ -62,6 +62,33 @@ describe('delivery with several appends in flight', () => {
     expect(calls.map((c) => c.records.map((r) => r.value?.toString()))).toEqual([['v1'], ['v2'], ['v3']]);
   });
 
+  it('holds at most maxPending records plus maxInFlight appends of batchRecords each while the log is slow', async () => {
+    const { log, calls } = pipelinedLog();
+    const d = new Delivery({ log, logger: silentLogger, onDurable: () => undefined, maxInFlight: 2, batchRecords: 5, maxPending: 20 });
+    // One large transaction from a source faster than the log: `add` waits once the bound is reached.
+    let added = 0;
+    const adding = (async () => {
+      for (; added < 100; added++) await d.add([rec(`k${added}`, 'v')]);
+    })();
+    await vi.waitFor(() => expect(calls).toHaveLength(2));
+    await tick();
+    expect(added).toBeLessThanOrEqual(20 + 2 * 5);
+    // Acked one at a time: each append that follows is one batch, not the whole backlog at once.
+    for (let i = 0; i < 10; i++) {
+      const n = calls.length;
+      calls[i]?.ack();
+      await vi.waitFor(() => expect(calls).toHaveLength(n + 1));
+      await tick();
+      expect(added - (i + 1) * 5).toBeLessThanOrEqual(20 + 2 * 5);
+    }
+    expect(calls.map((c) => c.records.length)).toEqual(Array<number>(12).fill(5));
+    for (let i = 10; i < 20; i++) {
+      calls[i]?.ack();
+      await vi.waitFor(() => expect(calls.length).toBeGreaterThan(Math.min(i + 2, 19)));
+    }
+    await adding;
+  });
+
   it('sends a short batch at a commit only when nothing is in flight: small transactions go out together (group commit)', async () => {
     const { log, calls } = pipelinedLog();
     const durable: bigint[] = [];
