@@ -139,12 +139,21 @@ export function decodeChange(buf: Buffer): ChangeValue {
     op,
     schemaId: str(v['schema_id'], 'value.schema_id'),
     after: rowValues(v['after'], 'value.after'),
-    source: {
-      lsn: str(source['lsn'], 'source.lsn'),
-      txid: strOrNull(source['txid'], 'source.txid'),
-      commitTime: strOrNull(source['commit_time'], 'source.commit_time'),
-      snapshot: source['snapshot'] === true,
-    },
+    source: sourcePosition(source),
+  };
+}
+
+/**
+ * A record's `source` object, already parsed, as decodeChange reads it: the sink's byte-level
+ * reader (sink-sqlite/fast-row.ts) parses only that part of a record, and must decide the same.
+ */
+export function sourcePosition(source: unknown): SourcePosition {
+  if (!isRecord(source)) throw malformed('value.source is not an object');
+  return {
+    lsn: str(source['lsn'], 'source.lsn'),
+    txid: strOrNull(source['txid'], 'source.txid'),
+    commitTime: strOrNull(source['commit_time'], 'source.commit_time'),
+    snapshot: source['snapshot'] === true,
   };
 }
 

@@ -11,7 +11,7 @@ export type { DirLogOptions } from './dir-log.js';
 export { parseLogLocation, openLog } from './log-url.js';
 export type { LogLocation, DirTuning } from './log-url.js';
 export { tableTopic, schemaTopic, validatePrefix } from './topic-names.js';
-export { encodeKey, decodeKey, encodeChange, decodeChange, encodeSchema, encodeSchemaKey, decodeSchema, schemaId, encodeDrop, encodeDropKey, decodeSchemaEvent } from './codec.js';
+export { encodeKey, decodeKey, encodeChange, decodeChange, sourcePosition, encodeSchema, encodeSchemaKey, decodeSchema, schemaId, encodeDrop, encodeDropKey, decodeSchemaEvent } from './codec.js';
 export type { ColumnDef, TableSchema, SchemaRecord, RowValues, SourcePosition, ChangeValue, ChangeOp, TableDrop, SchemaEvent } from './codec.js';
 export { readToEnd } from './read-to-end.js';
 export { stateTopic, isSnapshotDoneRecord, snapshotProgressRecord, snapshotDoneRecord, snapshotUndoneRecord, snapshottedTables, readSnapshotState, tableRef } from './progress.js';

@@ -12,7 +12,8 @@
  */
 import type { Statement } from 'better-sqlite3';
 import { CdcError, crashPoint, parseLsn } from '../common/index.js';
-import { decodeChange, decodeKey, decodeSchema, decodeSchemaEvent, type ChangeValue, type ColumnDef, type LogBatch, type LogRecord, type SchemaRecord, type TableDrop } from '../compaction/index.js';
+import { decodeChange, decodeKey, decodeSchema, decodeSchemaEvent, type ChangeValue, type ColumnDef, type LogBatch, type LogRecord, type SchemaRecord, type SourcePosition, type TableDrop } from '../compaction/index.js';
+import { fastRow, sameSchemaId, schemaIdEnd, schemaIdOf, SourceReader, type FastRow } from './fast-row.js';
 import { replicaTableName, sqlIdent, type ReplicaDb } from './replica.js';
 import { rowParams, type RowParams } from './row-params.js';
 import { dropReplicaTable, evolveTable } from './table-ddl.js';
@@ -29,6 +30,10 @@ interface TableStatements {
   readonly upsert: Statement;
   /** The upsert's parameters from a record's row, mapped by the types it was written with. */
   readonly params: RowParams;
+  /** The same parameters read from a record's bytes, when it is in encodeChange's exact form. */
+  readonly fast: FastRow;
+  /** How many parameters the upsert binds. */
+  readonly width: number;
 }
 
 /** A tombstone's delete, with the table's definition of each key column it binds. */
@@ -187,10 +192,28 @@ export class Applier {
         upsert: this.db.prepare(`INSERT INTO ${name} (${order.map(sqlIdent).join(', ')}) VALUES (${order.map(() => '?').join(', ')}) ON CONFLICT (${table.key.map(sqlIdent).join(', ')}) ${conflict}`),
         // Each text is read by the type it was written with; the table's affinity does the rest.
         params: rowParams(order.map((c) => column(s, c))),
+        fast: fastRow(s.columns, order),
+        width: order.length,
       };
       this.upserts.set(id, st);
     }
     return st;
+  }
+
+  /**
+   * The statement whose fast path reads records of definition `id` into `table`, or undefined when
+   * the definition is unknown (decodeChange's path then decides between a malformed record and
+   * UnknownSchemaError, as before) or its upsert cannot be prepared (the write phase throws that,
+   * where it always did).
+   */
+  private fastStatement(id: string, table: SchemaRecord): TableStatements | undefined {
+    const s = this.schemas.get(id);
+    if (s === undefined) return undefined;
+    try {
+      return this.upsertFor(s, table);
+    } catch {
+      return undefined;
+    }
   }
 
   /** The delete of a tombstone whose key has `columns` (the table's key, or an earlier one). */
@@ -242,18 +265,55 @@ export class Applier {
       return;
     }
     if (unit) this.resent.delete(batch.topic);
-    // Decode first: an unknown definition must surface before anything is written.
+    // Decode first: an unknown definition (or a malformed record) must surface before anything is
+    // written. A record in encodeChange's form is read from its bytes into its parameters
+    // (fast-row.ts); any other, and one the fast path declines, is decoded as it always was, and
+    // mapped in the write phase, where a mapper's error was always thrown.
     const records = batch.records;
-    const changes: (ChangeValue | null)[] = new Array<ChangeValue | null>(records.length);
+    const rows: (SqliteValue[] | ChangeValue | null)[] = new Array<SqliteValue[] | ChangeValue | null>(records.length);
+    const ids: string[] = new Array<string>(records.length);
+    const sources: SourcePosition[] = new Array<SourcePosition>(records.length);
+    const sourceReader = new SourceReader();
     let known: string | undefined;
+    // The last schema id read from bytes, and its statement (undefined: unknown, or no fast path).
+    let idOf: Buffer | undefined;
+    let idEndOf = -1;
+    let fastId = '';
+    let fastSt: TableStatements | undefined;
     for (let i = 0; i < records.length; i++) {
       const value = (records[i] as LogRecord).value;
-      const change = value === null ? null : decodeChange(value);
-      if (change !== null && change.schemaId !== known) {
+      if (value === null) {
+        rows[i] = null;
+        continue;
+      }
+      const idEnd = schemaIdEnd(value);
+      if (idEnd >= 0) {
+        if (idOf === undefined || !sameSchemaId(value, idEnd, idOf, idEndOf)) {
+          fastId = schemaIdOf(value, idEnd);
+          fastSt = this.fastStatement(fastId, table);
+          idOf = value;
+          idEndOf = idEnd;
+        }
+        if (fastSt !== undefined) {
+          const params = new Array<SqliteValue>(fastSt.width);
+          const sourceAt = fastSt.fast(value, idEnd, params);
+          const source = sourceAt < 0 ? null : sourceReader.read(value, sourceAt);
+          if (source !== null) {
+            rows[i] = params;
+            ids[i] = fastId;
+            sources[i] = source;
+            continue;
+          }
+        }
+      }
+      const change = decodeChange(value);
+      if (change.schemaId !== known) {
         if (!this.schemas.has(change.schemaId)) throw new UnknownSchemaError(change.schemaId, batch.topic);
         known = change.schemaId;
       }
-      changes[i] = change;
+      rows[i] = change;
+      ids[i] = change.schemaId;
+      sources[i] = change.source;
     }
     let lsn: string | null = null;
     let commitTime: string | null = null;
@@ -266,8 +326,8 @@ export class Applier {
     let st: TableStatements | undefined;
     this.db.transaction(() => {
       for (let i = 0; i < records.length; i++) {
-        const change = changes[i] as ChangeValue | null;
-        if (change === null) {
+        const row = rows[i] as SqliteValue[] | ChangeValue | null;
+        if (row === null) {
           if (resent) continue;
           const key = decodeKey((records[i] as LogRecord).key);
           const names = Object.keys(key);
@@ -275,7 +335,7 @@ export class Applier {
           del?.statement.run(names.map((k, n) => keyValue(del.columns[n] as ColumnDef, key[k] ?? null)));
           continue;
         }
-        const source = change.source;
+        const source = sources[i] as SourcePosition;
         if (source.lsn !== lsnText) {
           lsnText = source.lsn;
           at = lsnOf(lsnText);
@@ -289,11 +349,12 @@ export class Applier {
           position = at;
         }
         resent = false;
-        if (change.schemaId !== statementOf || st === undefined) {
-          st = this.upsertFor(this.schemas.get(change.schemaId) as SchemaRecord, table);
-          statementOf = change.schemaId;
+        const id = ids[i] as string;
+        if (id !== statementOf || st === undefined) {
+          st = this.upsertFor(this.schemas.get(id) as SchemaRecord, table);
+          statementOf = id;
         }
-        st.upsert.run(st.params(change.after));
+        st.upsert.run(Array.isArray(row) ? row : st.params(row.after));
         lsn = source.lsn;
         commitTime = source.commitTime ?? commitTime;
       }
