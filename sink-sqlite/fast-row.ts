@@ -60,6 +60,12 @@ function has(b: Buffer, p: number, what: Buffer): boolean {
   return true;
 }
 
+/** Whether `a` from `p` and `b` from `q` hold the same `n` bytes. */
+function sameBytes(a: Buffer, p: number, b: Buffer, q: number, n: number): boolean {
+  for (let i = 0; i < n; i++) if (a[p + i] !== b[q + i]) return false;
+  return true;
+}
+
 /** Set by {@link stringEnd}: the string holds an escape / only ASCII. Module state, not an object per value. */
 let escaped = false;
 let ascii = true;
@@ -134,6 +140,37 @@ const KIND_MAPPED = 0;
 const KIND_TEXT = 1;
 const KIND_INTEGER = 2;
 const KIND_BOOL = 3;
+/** A one-dimensional array whose elements the mapper writes as JSON strings, ',' between them. */
+const KIND_TEXT_ARRAY = 4;
+
+/**
+ * Element types whose elements values.ts does not write as JSON.stringify of their text (numbers,
+ * timestamptz in Z), or whose arrays are not ','-separated (box): their arrays go through the mapper.
+ */
+const NOT_TEXT_ELEMENTS = new Set(['int2', 'int4', 'int8', 'oid', 'float4', 'float8', 'timestamptz', 'box']);
+/** Bytes an unquoted array element may hold to be copied: parsePgArray keeps them, JSON.stringify leaves them. */
+const PLAIN = new Uint8Array(256);
+for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.:+-/@') PLAIN[c.charCodeAt(0)] = 1;
+
+/**
+ * `{a,b1}` as the mapper writes it (`["a","b1"]`), or null when the array is anything but
+ * plain unquoted elements (quotes, NULL, nesting, bounds): parsePgArray's char
+ * by char parse was half of a bench record's mapping.
+ */
+function plainTextArray(b: Buffer, s: number, e: number): string | null {
+  if (b[s] !== OPEN || b[e - 1] !== CLOSE) return null;
+  if (e - s === 2) return '[]';
+  let from = s + 1;
+  for (let i = from; i < e; i++) {
+    const c = b[i] as number;
+    if (c === COMMA || i === e - 1) {
+      // NULL in any case is a NULL element. (An empty one is "" either way.)
+      if (i - from === 4 && ((b[from] as number) | 0x20) === 0x6e && ((b[from + 1] as number) | 0x20) === 0x75 && ((b[from + 2] as number) | 0x20) === 0x6c && ((b[from + 3] as number) | 0x20) === 0x6c) return null;
+      from = i + 1;
+    } else if (PLAIN[c] !== 1) return null;
+  }
+  return '["' + (b as unknown as Slicers).latin1Slice(s + 1, e - 1).replaceAll(',', '","') + '"]';
+}
 
 /**
  * Prepares the reader of records written under a definition with `columns` (in its order) into a
@@ -145,7 +182,11 @@ export function fastRow(columns: readonly ColumnDef[], bound: readonly string[])
   const names = columns.map((c) => Buffer.from(JSON.stringify(c.name).slice(1, -1)));
   const slots = columns.map((c) => bound.indexOf(c.name));
   const mappers: ValueMapper[] = columns.map(valueMapper);
-  const kinds = mappers.map((m) => (m === TEXT ? KIND_TEXT : m === INTEGER ? KIND_INTEGER : m === BOOL ? KIND_BOOL : KIND_MAPPED));
+  const kinds = mappers.map((m, i) => {
+    const elem = (columns[i] as ColumnDef).elem;
+    if (elem !== null) return NOT_TEXT_ELEMENTS.has(elem) ? KIND_MAPPED : KIND_TEXT_ARRAY;
+    return m === TEXT ? KIND_TEXT : m === INTEGER ? KIND_INTEGER : m === BOOL ? KIND_BOOL : KIND_MAPPED;
+  });
   // rowParams reads a column a record lacks as `after[name]`: NULL, unless every object inherits
   // that name (`constructor`, `__proto__`), whose value it then maps. Such a record is left to it.
   const inherited = columns.map((c) => c.name in Object.prototype);
@@ -183,6 +224,13 @@ export function fastRow(columns: readonly ColumnDef[], bound: readonly string[])
           out[to] = BigInt(negative ? -v : v);
           return true;
         }
+      }
+    }
+    if (kind === KIND_TEXT_ARRAY && !escaped) {
+      const json = plainTextArray(b, s, e);
+      if (json !== null) {
+        out[to] = json;
+        return true;
       }
     }
     const text = textOf(b, s, e);
@@ -260,7 +308,7 @@ export class SourceReader {
   read(b: Buffer, start: number): SourcePosition | null {
     const end = b.length - 1;
     const last = this.last;
-    if (last !== undefined && this.parsed !== undefined && last.length - this.start === end - start && b.compare(last, this.start, last.length - 1, start, end) === 0) {
+    if (last !== undefined && this.parsed !== undefined && last.length - 1 - this.start === end - start && sameBytes(b, start, last, this.start, end - start)) {
       return this.parsed;
     }
     let source: SourcePosition;

@@ -14,7 +14,7 @@ import type { SqliteValue } from '../../sink-sqlite/values.js';
 const TYPES: readonly [string, string | null][] = [
   ['int2', null], ['int4', null], ['int8', null], ['oid', null], ['bool', null], ['float4', null], ['float8', null],
   ['bytea', null], ['timestamptz', null], ['text', null], ['numeric', null], ['date', null], ['jsonb', null], ['uuid', null],
-  ['_text', 'text'], ['_int4', 'int4'], ['_int8', 'int8'], ['_float8', 'float8'], ['_timestamptz', 'timestamptz'], ['_box', 'box'], ['_bool', 'bool'],
+  ['_text', 'text'], ['_int4', 'int4'], ['_int8', 'int8'], ['_float8', 'float8'], ['_timestamptz', 'timestamptz'], ['_box', 'box'], ['_bool', 'bool'], ['_numeric', 'numeric'], ['_uuid', 'uuid'],
 ];
 
 /** Characters that exercise escapes, multi-byte UTF-8, lone surrogates and PostgreSQL's array syntax. */
@@ -45,7 +45,9 @@ function scalarText(base: string): fc.Arbitrary<string> {
 function columnText(c: ColumnDef): fc.Arbitrary<string> {
   if (c.elem === null) return scalarText(c.base);
   const delimiter = c.elem === 'box' ? ';' : ',';
-  const element = fc.oneof(scalarText(c.elem), fc.constant('NULL'), tricky.map((s) => JSON.stringify(s)));
+  // Plain unquoted elements (read from the bytes for text-like elements), NULL in any case, quoted ones.
+  const plain = fc.stringMatching(/^[A-Za-z0-9_.:+\-/@]{0,5}$/);
+  const element = fc.oneof(scalarText(c.elem), plain, plain, fc.constantFrom('NULL', 'null', 'nUlL', 'NULLS', 'a b', 'é'), tricky.map((s) => JSON.stringify(s)));
   return fc.oneof(
     fc.array(element, { maxLength: 4 }).map((xs) => '{' + xs.join(delimiter) + '}'),
     fc.array(fc.array(element, { minLength: 1, maxLength: 2 }), { minLength: 1, maxLength: 2 }).map((xs) => '{' + xs.map((x) => '{' + x.join(delimiter) + '}').join(delimiter) + '}'),
