@@ -187,16 +187,10 @@ export function fastRow(columns: readonly ColumnDef[], bound: readonly string[])
     if (elem !== null) return NOT_TEXT_ELEMENTS.has(elem) ? KIND_MAPPED : KIND_TEXT_ARRAY;
     return m === TEXT ? KIND_TEXT : m === INTEGER ? KIND_INTEGER : m === BOOL ? KIND_BOOL : KIND_MAPPED;
   });
-  // rowParams reads a column a record lacks as `after[name]`: NULL, unless every object inherits
-  // that name (`constructor`, `__proto__`), whose value it then maps. Such a record is left to it.
-  const inherited = columns.map((c) => c.name in Object.prototype);
-
-  /** A column the record lacks: NULL, or false when rowParams is the one to decide. */
-  const missing = (col: number, out: SqliteValue[]): boolean => {
-    if (inherited[col] === true) return false;
+  /** A column the record lacks (written under an older definition, or left out): NULL, as rowParams has it. */
+  const missing = (col: number, out: SqliteValue[]): void => {
     const to = slots[col] as number;
     if (to >= 0) out[to] = null;
-    return true;
   };
 
   /** Maps the string body [s, e) of column `col` into `out`; false when its mapper refuses it. */
@@ -266,7 +260,7 @@ export function fastRow(columns: readonly ColumnDef[], bound: readonly string[])
           c++;
         }
         if (c === n) return -1;
-        for (; col < c; col++) if (!missing(col, out)) return -1;
+        for (; col < c; col++) missing(col, out);
         p = ke + 2;
         if (b[p] === Q) {
           const ve = stringEnd(b, p + 1);
@@ -286,7 +280,7 @@ export function fastRow(columns: readonly ColumnDef[], bound: readonly string[])
         p++;
         break;
       }
-    for (; col < n; col++) if (!missing(col, out)) return -1;
+    for (; col < n; col++) missing(col, out);
     if (!has(b, p, SOURCE)) return -1;
     p += SOURCE.length;
     // The source object runs to the record's last brace but one; SourceReader checks it is one.

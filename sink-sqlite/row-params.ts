@@ -18,8 +18,10 @@ export function rowParams(columns: readonly ColumnDef[]): RowParams {
     const out = new Array<SqliteValue>(n);
     for (let i = 0; i < n; i++) {
       const text = after[names[i] as string];
-      // A column the record lacks (written under an older definition) is NULL, as before.
-      out[i] = text === null || text === undefined ? null : (mappers[i] as ValueMapper)(text);
+      // A column the record lacks (written under an older definition) is NULL, as before — one
+      // named like a property every object inherits (`constructor`, `toString`) too: reading it
+      // gave the inherited function, which the mapper then took for the column's text.
+      out[i] = typeof text === 'string' ? (mappers[i] as ValueMapper)(text) : null;
     }
     return out;
   };
