@@ -11,7 +11,6 @@
  * ("Kafka producer path (issue 13)", "Peak RSS of cdc start").
  */
 import v8 from 'node:v8';
-import type { Env } from './env.js';
 
 /**
  * How far the old generation may grow past its live size before a full collection, percent
@@ -23,10 +22,11 @@ export const HEAP_GROWING_PERCENT = 100;
 
 /**
  * Sets the growing factor of this process's V8 heap: read at every full collection, so setting it
- * after start-up takes effect from the next one. For long-running commands only; a Node flag
- * given by the operator (`--heap-growing-percent` in NODE_OPTIONS) is left as it is.
+ * after start-up takes effect from the next one. For long-running commands only. A factor the
+ * operator gave Node (`node --heap-growing-percent=N bin/cdc.js start`; Node refuses the flag in
+ * NODE_OPTIONS) is left as it is.
  */
-export function limitHeapGrowth(env: Env, percent = HEAP_GROWING_PERCENT): void {
-  if ([...process.execArgv, env['NODE_OPTIONS'] ?? ''].some((a) => a.includes('--heap-growing-percent'))) return;
+export function limitHeapGrowth(execArgv: readonly string[] = process.execArgv, percent = HEAP_GROWING_PERCENT): void {
+  if (execArgv.some((a) => a.startsWith('--heap-growing-percent') || a.startsWith('--heap_growing_percent'))) return;
   v8.setFlagsFromString(`--heap-growing-percent=${percent}`);
 }

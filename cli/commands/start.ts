@@ -22,7 +22,7 @@ export function builder(y: Argv): Argv<StartFlags> {
 
 export async function run(flags: StartFlags, env: Env): Promise<void> {
   const config = resolveStartConfig(flags, env);
-  limitHeapGrowth(env);
+  limitHeapGrowth();
   const metrics = createMetrics();
   const logger = countingLogger(createLogger({ level: config.logLevel }), metrics);
   for (const v of unknownVariables(env)) logger.warn(unknownVariableMessage(v), { code: 'CONFIG_ENV_UNKNOWN' });

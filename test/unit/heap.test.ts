@@ -8,13 +8,13 @@ describe('limitHeapGrowth', () => {
 
   it('sets the heap growing factor of V8', () => {
     const set = vi.spyOn(v8, 'setFlagsFromString').mockImplementation(() => undefined);
-    limitHeapGrowth({});
+    limitHeapGrowth([]);
     expect(set).toHaveBeenCalledWith(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
   });
 
-  it('leaves a factor given in NODE_OPTIONS as it is', () => {
+  it('leaves a factor given to Node as it is', () => {
     const set = vi.spyOn(v8, 'setFlagsFromString').mockImplementation(() => undefined);
-    limitHeapGrowth({ NODE_OPTIONS: '--heap-growing-percent=300' });
+    limitHeapGrowth(['--heap-growing-percent=300']);
     expect(set).not.toHaveBeenCalled();
   });
 });
