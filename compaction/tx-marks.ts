@@ -64,11 +64,10 @@ export function decodeEndMark(value: Buffer | null): EndMark {
   const o = v as Record<string, unknown>;
   const topics = o['topics'];
   if (o['op'] !== 'end' || typeof o['lsn'] !== 'string' || typeof topics !== 'object' || topics === null) throw bad('lacks op, lsn or topics');
-  const counts: Record<string, number> = {};
-  for (const [t, n] of Object.entries(topics)) {
-    if (typeof n !== 'number') throw bad(`topics.${t} is not a number`);
-    counts[t] = n;
-  }
+  const entries = Object.entries(topics);
+  for (const [t, n] of entries) if (typeof n !== 'number') throw bad(`topics.${t} is not a number`);
+  // fromEntries defines properties: an assignment of a topic named __proto__ would set the prototype.
+  const counts = Object.fromEntries(entries) as Record<string, number>;
   return { lsn: o['lsn'], txid: typeof o['txid'] === 'string' ? o['txid'] : null, topics: counts };
 }
 
