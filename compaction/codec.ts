@@ -133,13 +133,13 @@ export function decodeChange(buf: Buffer): ChangeValue {
   if (!isRecord(v)) throw malformed('value is not an object');
   const op = v['op'];
   if (op !== 'r' && op !== 'c' && op !== 'u') throw malformed(`unknown op ${JSON.stringify(op)}`);
-  const source = v['source'];
-  if (!isRecord(source)) throw malformed('value.source is not an object');
+  // Read before the rest, as it always was: a record bad in several ways names its source first.
+  const source = sourcePosition(v['source']);
   return {
     op,
     schemaId: str(v['schema_id'], 'value.schema_id'),
     after: rowValues(v['after'], 'value.after'),
-    source: sourcePosition(source),
+    source,
   };
 }
 
