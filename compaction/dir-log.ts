@@ -15,7 +15,7 @@ import { CdcError, ConfigError, messageOf, SerialQueue, type Logger } from '../c
 import { cleanTopicOffThread } from './embedded/clean-off-thread.js';
 import { mkdirDurable, readHighWater, readJson, writeFileAtomic } from './embedded/files.js';
 import { liveWriter, lockWriter, type WriterLock } from './embedded/lock.js';
-import { TopicReader } from './embedded/topic-reader.js';
+import { ReadBuffer, TopicReader } from './embedded/topic-reader.js';
 import { TopicWriter } from './embedded/topic-writer.js';
 import { defaultTopicSettings, type AppendRecord, type ConsumeOptions, type Consumption, type TopicDescription, type TopicLog, type TopicSettings } from './topic-log.js';
 
@@ -33,6 +33,8 @@ export interface DirLogOptions {
 }
 
 const MARKER = 'cdc-log.json';
+/** Bytes of records a consumption reads from a topic at a time: one batch for the sink at most. */
+const READ_BYTES = 1 << 20;
 const FORMAT = { format: 'cdc-embedded-log', version: 1 };
 
 interface Writing {
@@ -210,7 +212,9 @@ export class DirLog implements TopicLog {
   }
 
   async consume(options: ConsumeOptions): Promise<Consumption> {
-    const readers = [...options.from].map(([topic, offset]) => new TopicReader(this.topicDir(topic), topic, offset));
+    // The readers take turns (one read at a time below), so they share one read buffer.
+    const buffer = new ReadBuffer(READ_BYTES);
+    const readers = [...options.from].map(([topic, offset]) => new TopicReader(this.topicDir(topic), topic, offset, buffer));
     const pollMs = this.options.pollMs ?? 1000;
     let stopped = false;
     let wake: (() => void) | undefined;
@@ -227,7 +231,7 @@ export class DirLog implements TopicLog {
             if (stopped) break;
             if (paused.has(reader.topic)) continue;
             const before = reader.next;
-            const { records, nextOffset } = await reader.read(1 << 20);
+            const { records, nextOffset } = await reader.read(READ_BYTES);
             if (records.length === 0 && nextOffset === before) continue;
             progressed = true;
             await options.onBatch({ topic: reader.topic, records, nextOffset });
