@@ -62,8 +62,12 @@ export type ScanResult =
   /** Bytes that are not a valid record: a torn tail whose length field survived. */
   | { kind: 'corrupt'; reason: string };
 
-/** Decodes the record at `pos` of `buf` (whose first byte is at file position `base`). */
-export function decodeAt(buf: Buffer, pos: number, base = 0): ScanResult {
+/**
+ * Decodes the record at `pos` of `buf` (whose first byte is at file position `base`). Its key and
+ * value are copies, or with `views` views of `buf`: no copy per record, but `buf` then lives as long
+ * as any of them, and must not be written again.
+ */
+export function decodeAt(buf: Buffer, pos: number, base = 0, views = false): ScanResult {
   if (buf.length - pos < HEAD) return { kind: 'incomplete' };
   const length = buf.readUInt32BE(pos);
   if (length < FIXED) return { kind: 'corrupt', reason: `record length ${length} is too small` };
@@ -80,11 +84,11 @@ export function decodeAt(buf: Buffer, pos: number, base = 0): ScanResult {
   const keyLength = body.readUInt32BE(p);
   p += 4;
   if (p + keyLength + 4 > body.length) return { kind: 'corrupt', reason: 'key length beyond the record' };
-  const key = Buffer.from(body.subarray(p, p + keyLength));
+  const key = views ? body.subarray(p, p + keyLength) : Buffer.from(body.subarray(p, p + keyLength));
   p += keyLength;
   const valueLength = body.readUInt32BE(p);
   p += 4;
   if (p + valueLength !== body.length) return { kind: 'corrupt', reason: 'value length does not match the record' };
-  const value = tombstone ? null : Buffer.from(body.subarray(p, p + valueLength));
+  const value = tombstone ? null : views ? body.subarray(p, p + valueLength) : Buffer.from(body.subarray(p, p + valueLength));
   return { kind: 'record', record: { offset, timestamp, key, value, position: base + pos, size: HEAD + length } };
 }

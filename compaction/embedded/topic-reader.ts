@@ -18,8 +18,8 @@ import { decodeAt, type SegmentRecord } from './segment.js';
  * A read buffer that readers taking turns share (the readers of one consumption are read one after
  * another). A following reader wakes hundreds of times a second for a few records; a new 1 MiB
  * buffer per read was ~300 MiB/s of short-lived external memory at 5,000 rows/s, and V8 collected
- * ~33 times a second in a following sink (docs/benchmarks.md, issue 12). Records read are copies
- * (decodeAt), so the next read into the buffer cannot change them.
+ * ~33 times a second in a following sink (docs/benchmarks.md, issue 12). Records read into it are
+ * copies (decodeAt), so the next read into it cannot change them.
  */
 export class ReadBuffer {
   private readonly buf: Buffer;
@@ -43,6 +43,14 @@ interface OpenSegment {
 
 export class TopicReader {
   private segment: OpenSegment | undefined;
+  /**
+   * The last read filled most of what it asked for: the reader is reading a backlog (a bootstrap,
+   * a catch-up), not following the end. Such a read goes into a buffer of its own and its records
+   * are views of it, not copies: the copies of every key and value were ~5% of a bootstrap's main
+   * thread (docs/benchmarks.md, issue 14). A record held keeps its buffer alive, which is the size
+   * of the records read with it.
+   */
+  private bulk = false;
   /**
    * The topic's `hw` file, held open: the writer rewrites its 8 bytes in place, so a read of it
    * is one pread, not an open, a read and a close per wake (3 trips to the thread pool, on the
@@ -74,11 +82,12 @@ export class TopicReader {
       const seg = await this.current();
       if (!seg) break;
       const want = Math.max(64 * 1024, maxBytes - bytes);
-      const buf = await readAt(seg, seg.pos, this.buffer.take(want));
+      const views = this.bulk;
+      const buf = await readAt(seg, seg.pos, views ? Buffer.allocUnsafe(want) : this.buffer.take(want));
       let p = 0;
       let done = false;
       while (p < buf.length) {
-        const r = decodeAt(buf, p);
+        const r = decodeAt(buf, p, 0, views);
         if (r.kind === 'corrupt') {
           // In the active segment this may be a record still being copied in: retry later.
           if (!(await this.isClosed(seg))) {
@@ -122,6 +131,7 @@ export class TopicReader {
         break;
       }
     }
+    this.bulk = bytes >= maxBytes / 2;
     return { records, nextOffset: this.next };
   }
 

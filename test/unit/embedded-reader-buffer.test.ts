@@ -45,4 +45,32 @@ describe('embedded reader following a topic', () => {
       await writer.close();
     }
   });
+
+  it('keeps every record of a backlog read in turns intact, read as views or copies, while the shared buffer is read into again', async () => {
+    dir = await topicDir();
+    const { writer } = await TopicWriter.open(dir, { segmentBytes: 1 << 30, segmentMs: 1e12 });
+    const value = (i: number): string => `${i}:`.padEnd(900 + (i % 200), String.fromCharCode(97 + (i % 26)));
+    for (let i = 0; i < 4000; i += 500) await writer.write(Array.from({ length: 500 }, (_, j) => rec(`k${i + j}`, value(i + j))), 1000);
+    await writer.sync();
+    const buffer = new ReadBuffer(1 << 20);
+    // The second reader starts at the end and follows: its reads go into the shared buffer
+    // between the first reader's backlog reads.
+    const readers = [new TopicReader(dir, 't', 0n, buffer), new TopicReader(dir, 't', 4000n, buffer)];
+    const kept: { key: Buffer; value: Buffer | null }[] = [];
+    try {
+      for (let round = 0; round < 20; round++) {
+        const { records } = await (readers[0] as TopicReader).read(1 << 20);
+        kept.push(...records);
+        await writer.write([rec(`f${round}`, 'x'.repeat(1 << 10))], 2000);
+        await writer.sync();
+        const follow = await (readers[1] as TopicReader).read(1 << 20);
+        expect(follow.records.map((r) => r.key.toString())).toEqual([`f${round}`]);
+      }
+      const rows = kept.filter((r) => r.key.toString().startsWith('k'));
+      expect(rows.map((r) => `${r.key.toString()}=${r.value?.toString() ?? ''}`)).toEqual(Array.from({ length: 4000 }, (_, i) => `k${i}=${value(i)}`));
+    } finally {
+      for (const reader of readers) await reader.close();
+      await writer.close();
+    }
+  });
 });
