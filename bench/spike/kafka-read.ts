@@ -3,17 +3,20 @@
  * (records as `cdc start` writes them, gzip-compressed requests) from offset 0 to its end, with
  * nothing applied — the reading alone, which the Kafka bootstrap's profile says dominates it.
  *
- *   kafkajs       the current path: KafkaLog.consume (compaction/kafka-consumer.ts), kafkajs'
+ *   consume       KafkaLog.consume (compaction/kafka-consumer.ts) as the branch built has it; at
+ *                 26df919, where the spike's first figures were taken (as "kafkajs"), kafkajs'
  *                 consumer in a throwaway group, a batch handed over per fetch
+ *   kafkajs-direct kafkajs' consumer as that code used it, without KafkaLog around it
  *   plt-fetch     @platformatic/kafka 1.35.0's Consumer.fetch (no group): one Fetch request at a
  *                 time to the partition's leader, at an offset we hold, records read from its batches
  *
  * Each variant runs in a process of its own (its CPU time and peak RSS are its own), alternating,
  * `--rounds` times, every run checking it read every offset to the topic's end.
  *
- *   tsc -p tsconfig.bench.json && flock /tmp/cdc-bench.lock node dist-bench/bench/spike/kafka-read.js [--records N] [--rounds R] [--variants kafkajs,plt-fetch] [--kafka host:port]
+ *   tsc -p tsconfig.bench.json && flock /tmp/cdc-bench.lock node dist-bench/bench/spike/kafka-read.js [--records N] [--rounds R] [--variants kafkajs-direct,plt-fetch,consume] [--kafka host:port]
  */
 import { spawn } from 'node:child_process';
+import kafkajs from 'kafkajs';
 import { fileURLToPath } from 'node:url';
 import { silentLogger } from '../../common/index.js';
 import { KafkaLog } from '../../compaction/kafka-log.js';
@@ -52,7 +55,7 @@ async function readOnce(variant: string, address: string, topic: string, end: bi
   const cpu0 = process.cpuUsage();
   const elu0 = performance.eventLoopUtilization();
   const t0 = performance.now();
-  if (variant === 'kafkajs') {
+  if (variant === 'consume') {
     const log = new KafkaLog({ brokers: [address], logger: silentLogger });
     await log.connect();
     let finished!: () => void;
@@ -101,7 +104,29 @@ async function readOnce(variant: string, address: string, topic: string, end: bi
         }
       }
     }
-    await consumer.close(true);
+    await new Promise<void>((resolve) => consumer.close(true, () => resolve()));
+  } else if (variant === 'kafkajs-direct') {
+    // kafkajs' consumer as compaction/kafka-consumer.ts used it before it moved to Fetch requests
+    // (a throwaway group, eachBatch, the same fetch sizes): the spike's "kafkajs" figures were
+    // taken through KafkaLog.consume on that code (26df919), which the "consume" variant now is not.
+    const kafka = new kafkajs.Kafka({ clientId: 'spike', brokers: [address], logLevel: kafkajs.logLevel.NOTHING });
+    const consumer = kafka.consumer({ groupId: `spike-${Date.now()}`, allowAutoTopicCreation: false, maxBytesPerPartition: PARTITION_BYTES, maxBytes: FETCH_BYTES });
+    await consumer.connect();
+    await consumer.subscribe({ topics: [topic], fromBeginning: true });
+    let finished!: () => void;
+    const reached = new Promise<void>((resolve) => (finished = resolve));
+    await consumer.run({
+      autoCommit: false,
+      eachBatch: ({ batch }) => {
+        batches++;
+        records += batch.messages.length;
+        for (const m of batch.messages) bytes += m.value?.length ?? 0;
+        if (BigInt(batch.lastOffset()) + 1n >= end) finished();
+        return Promise.resolve();
+      },
+    });
+    await reached;
+    await consumer.disconnect();
   } else {
     throw new Error(`unknown variant ${variant}`);
   }
@@ -140,7 +165,7 @@ async function main(): Promise<void> {
   }
   const records = Number(arg('records') ?? 1_000_000);
   const rounds = Number(arg('rounds') ?? 2);
-  const variants = (arg('variants') ?? 'kafkajs,plt-fetch').split(',');
+  const variants = (arg('variants') ?? 'kafkajs-direct,plt-fetch,consume').split(',');
   const given = arg('kafka');
   const broker = given ? undefined : await startLocalKafka();
   const address = given ?? `127.0.0.1:${broker?.port}`;
