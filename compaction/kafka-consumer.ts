@@ -27,9 +27,10 @@ import type { ConsumeOptions, Consumption, LogBatch, LogRecord } from './topic-l
 /**
  * Fetch sizes. They count bytes as the broker stores them, compressed: `cdc start` gzips its
  * requests, and 1 MiB of the bench's records was ~50,000 records once decoded — a fetch is decoded
- * whole — which made a bootstrap's peak RSS 300–560 MB at 300k records. 256 KiB per partition
- * (~12,000 such records) and 2 MiB per fetch kept it at 204–241 MB at no measurable cost in speed
- * on a local broker (docs/benchmarks.md, issue 14); an uncompressed topic gets ~1,000 records per fetch.
+ * whole — which made a bootstrap's peak RSS 300–560 MB at 300k records through kafkajs. 256 KiB
+ * per partition (~12,000 such records) kept it at 204–241 MB there; through this client 256 KiB
+ * made it 316–324 MB at 1M records, and 128 KiB 263–272 MB at the same rate (64 KiB: no lower,
+ * a little slower; docs/benchmarks.md, issue 14). An uncompressed topic gets ~500 of those records per fetch.
  */
 const FETCH_PARTITION_BYTES = 128 << 10;
 const FETCH_BYTES = 2 << 20;
