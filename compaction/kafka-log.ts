@@ -1,7 +1,8 @@
 /**
  * TopicLog on Apache Kafka. One partition per topic, so a table's changes keep one total order; an
  * idempotent producer with acks=all, so an acked append survives a broker failover. Appends go
- * through @platformatic/kafka (kafka-producer.ts); topics, offsets and reads through kafkajs.
+ * and reads through @platformatic/kafka (kafka-producer.ts, kafka-consumer.ts); topics and offsets
+ * through kafkajs.
  *
  * On a cluster, leaders move: every call (topic creation, append, end offsets, reads) waits out
  * what Kafka calls retriable — an election, a node restarting, a node out of reach — with fresh
@@ -16,7 +17,7 @@ import type { Admin, Kafka, KafkaConfig, SASLOptions } from 'kafkajs';
 import { CdcError, messageOf, retry, SerialQueue, type Logger } from '../common/index.js';
 import { consumeKafka, disconnectSoon } from './kafka-consumer.js';
 import { classifyKafkaError, isTooLarge, type KafkaFailure } from './kafka-errors.js';
-import { KafkaProducer, loadKafkaLibrary, requests, tooLargeError } from './kafka-producer.js';
+import { KafkaProducer, loadKafkaLibrary, requests, tooLargeError, type KafkaProducerOptions } from './kafka-producer.js';
 import { defaultTopicSettings, type AppendOptions, type AppendRecord, type ConsumeOptions, type Consumption, type TopicDescription, type TopicLog, type TopicSettings } from './topic-log.js';
 
 const { Kafka: KafkaClient, logLevel } = kafkajs;
@@ -100,6 +101,8 @@ export class KafkaLog implements TopicLog {
   private readonly windowMs: number;
   private admin: Admin | undefined;
   private readonly producer: KafkaProducer;
+  /** Where and how the @platformatic/kafka clients (producer, readers) connect. */
+  private readonly producerOptions: KafkaProducerOptions;
   private readonly consumptions = new Set<Consumption>();
   private readonly warned = new Map<string, number>();
   private lastClientError: string | undefined;
@@ -110,7 +113,8 @@ export class KafkaLog implements TopicLog {
     this.windowMs = options.retryWindowMs ?? 5 * 60_000;
     // kafkajs' own retries are short, so that its failures reach `call` soon and are reported.
     this.kafka = new KafkaClient({ ...this.clientConfig(), retry: { retries: 3, initialRetryTime: 200, maxRetryTime: 2000 } });
-    this.producer = new KafkaProducer({ brokers: options.brokers, clientId: options.clientId ?? 'cdc', connectTimeoutMs: options.connectTimeoutMs ?? 5000, security: options.security });
+    this.producerOptions = { brokers: options.brokers, clientId: options.clientId ?? 'cdc', connectTimeoutMs: options.connectTimeoutMs ?? 5000, security: options.security };
+    this.producer = new KafkaProducer(this.producerOptions);
   }
 
   private clientConfig(): KafkaConfig {
@@ -356,7 +360,7 @@ export class KafkaLog implements TopicLog {
   async consume(options: ConsumeOptions): Promise<Consumption> {
     const consumption = await consumeKafka(
       {
-        kafka: this.kafka,
+        client: this.producerOptions,
         logger: this.options.logger,
         endOffsets: (topics) => this.endOffsets(topics),
         leaders: (topics) => this.leaders(topics),

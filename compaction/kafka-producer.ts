@@ -2,8 +2,8 @@
  * The append path to Kafka: an idempotent producer (acks=all) of @platformatic/kafka, one attempt
  * per call; KafkaLog waits out the failures (compaction/kafka-log.ts). Only the producer moved off
  * kafkajs (issue 13: kafkajs' encoders were a quarter of `cdc start`'s CPU, and this client sends
- * the same records at about twice the rate, docs/benchmarks.md); the admin and consumer sides stay
- * on kafkajs, whose consumer path the cluster tests cover — moving it is a separate change.
+ * the same records at about twice the rate, docs/benchmarks.md). Reads moved too (issue 14,
+ * kafka-consumer.ts); the admin side stays on kafkajs.
  *
  * One produce request per partition is on the wire at a time. The library reads a partition's
  * idempotent sequence number when it encodes a request and advances it on the ack, so two
@@ -64,6 +64,19 @@ function sasl(s: NonNullable<KafkaSecurity['sasl']>): SASLOptions {
   return { mechanism, username: s.username, password: s.password };
 }
 
+/** Where and how a @platformatic/kafka client connects (the producer's and the consumer's alike). */
+export function connectionOptions(o: KafkaProducerOptions): { clientId: string; bootstrapBrokers: string[]; connectTimeout: number; tls?: TlsOptions; sasl?: SASLOptions } {
+  const { tls, sasl: credentials } = o.security ?? {};
+  const tlsOptions: TlsOptions | undefined = tls ? (tls.ca ? { ca: tls.ca } : {}) : undefined;
+  return {
+    clientId: o.clientId,
+    bootstrapBrokers: [...o.brokers],
+    connectTimeout: o.connectTimeoutMs,
+    ...(tlsOptions ? { tls: tlsOptions } : {}),
+    ...(credentials ? { sasl: sasl(credentials) } : {}),
+  };
+}
+
 /** KafkaLog's producer: one attempt per `send`; the retries and their window are KafkaLog's. */
 export class KafkaProducer {
   private producer: Producer | undefined;
@@ -77,11 +90,8 @@ export class KafkaProducer {
     // Checked again after the await: close() may have run meanwhile.
     if (this.closed) throw new ProducerClosed('the Kafka producer of this run is closed: nothing more is appended');
     if (!this.producer) {
-      const { tls, sasl: credentials } = this.options.security ?? {};
-      const tlsOptions: TlsOptions | undefined = tls ? (tls.ca ? { ca: tls.ca } : {}) : undefined;
       this.producer = new Producer({
-        clientId: this.options.clientId,
-        bootstrapBrokers: [...this.options.brokers],
+        ...connectionOptions(this.options),
         idempotent: true,
         acks: ProduceAcks.ALL,
         autocreateTopics: false,
@@ -90,10 +100,7 @@ export class KafkaProducer {
         // 0 or 1 into "retry forever" for an idempotent producer.
         retries: 3,
         retryDelay: 250,
-        connectTimeout: this.options.connectTimeoutMs,
         requestTimeout: 30_000,
-        ...(tlsOptions ? { tls: tlsOptions } : {}),
-        ...(credentials ? { sasl: sasl(credentials) } : {}),
       });
     }
     return this.producer;
