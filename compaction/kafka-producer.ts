@@ -26,7 +26,8 @@ import type { AppendRecord } from './topic-log.js';
 const MAX_REQUEST_BYTES = 768 * 1024;
 /**
  * Requests at least this large are compressed (gzip): a large text value is mostly repetitive.
- * gzip because the kafkajs consumer reads it without a codec plugin (snappy and lz4 need one).
+ * gzip because every Kafka client reads it without a codec plugin (kafkajs, for one, needs one for
+ * snappy and lz4, and Node 20's zlib has no zstd): the topics are for any consumer, not only ours.
  */
 const COMPRESS_FROM_BYTES = 64 * 1024;
 /** Per-record framing in a Kafka record batch, roughly (varints, attributes, headers count). */
