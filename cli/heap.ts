@@ -30,3 +30,15 @@ export function limitHeapGrowth(execArgv: readonly string[] = process.execArgv, 
   if (execArgv.some((a) => a.startsWith('--heap-growing-percent') || a.startsWith('--heap_growing_percent'))) return;
   v8.setFlagsFromString(`--heap-growing-percent=${percent}`);
 }
+
+/**
+ * For a sink, bootstrap or rebuild: the same factor when it reads from Kafka, where it held the
+ * 1M-record bootstrap's peak RSS at 223 MB against 272 MB at the same rate (two pairs, 205–212k
+ * rows/s either way), and a 10M-record one had reached 282 MB of the 300 MB goal. Not on the
+ * embedded log: there it cost 17% of the rate and raised the peak (172 → 187–190 MB, three pairs;
+ * docs/benchmarks.md, issue 14), whose reads hold little in V8's heap.
+ */
+export function limitSinkHeapGrowth(log: { kind: string }, execArgv: readonly string[] = process.execArgv): void {
+  if (log.kind === 'kafka') limitHeapGrowth(execArgv);
+}
+

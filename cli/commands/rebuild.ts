@@ -3,6 +3,7 @@ import { createLogger } from '../../common/index.js';
 import { openLog } from '../../compaction/index.js';
 import { rebuildReplica } from '../../sink-sqlite/index.js';
 import { resolveSinkConfig, type Env, type SinkFlags } from '../config.js';
+import { limitSinkHeapGrowth } from '../heap.js';
 import { stopSignal } from '../lifecycle.js';
 import { sinkOptions } from './sink.js';
 
@@ -13,6 +14,7 @@ export const builder = sinkOptions;
 
 export async function run(flags: SinkFlags, env: Env): Promise<void> {
   const config = resolveSinkConfig(flags, env);
+  limitSinkHeapGrowth(config.log);
   const logger = createLogger({ level: config.logLevel });
   const log = openLog(config.log, logger);
   const signal = stopSignal(logger);

@@ -4,6 +4,7 @@ import { createLogger } from '../../common/index.js';
 import { openLog } from '../../compaction/index.js';
 import { isCorruption, replicaCorrupt, runSink } from '../../sink-sqlite/index.js';
 import { resolveSinkConfig, type Env, type SinkFlags } from '../config.js';
+import { limitSinkHeapGrowth } from '../heap.js';
 import { stopSignal } from '../lifecycle.js';
 import { countingLogger, createMetrics, InstrumentedLog, refreshSinkLag, serveMetrics } from '../metrics/index.js';
 import { serviceOptions } from '../options.js';
@@ -25,6 +26,7 @@ export const builder = sinkOptions;
 /** Runs a sink in `mode` with the resolved flags (shared by `sink` and `bootstrap`). */
 export async function runSinkCommand(flags: SinkFlags, env: Env, mode: 'bootstrap' | 'follow'): Promise<void> {
   const config = resolveSinkConfig(flags, env);
+  limitSinkHeapGrowth(config.log);
   const metrics = createMetrics();
   const logger = countingLogger(createLogger({ level: config.logLevel }), metrics);
   for (const v of unknownVariables(env)) logger.warn(unknownVariableMessage(v), { code: 'CONFIG_ENV_UNKNOWN' });

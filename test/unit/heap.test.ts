@@ -1,7 +1,7 @@
 /** cdc start's heap growing factor (cli/heap.ts): set once, unless the operator gave one to Node. */
 import v8 from 'node:v8';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { HEAP_GROWING_PERCENT, limitHeapGrowth } from '../../cli/heap.js';
+import { HEAP_GROWING_PERCENT, limitHeapGrowth, limitSinkHeapGrowth } from '../../cli/heap.js';
 
 describe('limitHeapGrowth', () => {
   afterEach(() => vi.restoreAllMocks());
@@ -16,5 +16,13 @@ describe('limitHeapGrowth', () => {
     const set = vi.spyOn(v8, 'setFlagsFromString').mockImplementation(() => undefined);
     limitHeapGrowth(['--heap-growing-percent=300']);
     expect(set).not.toHaveBeenCalled();
+  });
+
+  it('sets it for a sink reading from Kafka, not from the embedded log', () => {
+    const set = vi.spyOn(v8, 'setFlagsFromString').mockImplementation(() => undefined);
+    limitSinkHeapGrowth({ kind: 'dir' }, []);
+    expect(set).not.toHaveBeenCalled();
+    limitSinkHeapGrowth({ kind: 'kafka' }, []);
+    expect(set).toHaveBeenCalledWith(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
   });
 });
