@@ -41,4 +41,3 @@ export function limitHeapGrowth(execArgv: readonly string[] = process.execArgv, 
 export function limitSinkHeapGrowth(log: { kind: string }, execArgv: readonly string[] = process.execArgv): void {
   if (log.kind === 'kafka') limitHeapGrowth(execArgv);
 }
-
