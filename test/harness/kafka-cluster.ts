@@ -55,7 +55,25 @@ const SIZE = 3;
  */
 const READY_TIMEOUT_MS = 180_000;
 
+/**
+ * Attempts at starting the cluster. Its nine ports are chosen free (bound to port 0, then released)
+ * seconds before the nodes bind them, from the same ephemeral range as every outgoing connection of
+ * the test file running beside it: CI once saw a node exit with "Address already in use". A new
+ * attempt takes new ports.
+ */
+const START_ATTEMPTS = 3;
+
 export async function startKafkaCluster(): Promise<KafkaCluster> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startKafkaClusterOnce();
+    } catch (e) {
+      if (attempt >= START_ATTEMPTS || !/Address already in use/.test(e instanceof Error ? e.message : String(e))) throw e;
+    }
+  }
+}
+
+async function startKafkaClusterOnce(): Promise<KafkaCluster> {
   const jarDir = await ensureKafkaJars();
   const base = mkdtempSync(join(tmpdir(), 'cdc-kafka-cluster-'));
   const ids = Array.from({ length: SIZE }, (_, i) => i + 1);
