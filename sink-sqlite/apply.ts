@@ -17,6 +17,7 @@ import { fastRow, sameSchemaId, schemaIdEnd, schemaIdOf, SourceReader, type Fast
 import { replicaTableName, sqlIdent, type ReplicaDb } from './replica.js';
 import { rowParams, type RowParams } from './row-params.js';
 import { dropReplicaTable, evolveTable } from './table-ddl.js';
+import { UpsertRun } from './upsert-run.js';
 import { columnValue, type SqliteValue } from './values.js';
 
 /** A data record refers to a table definition the replica has not loaded yet. */
@@ -27,7 +28,8 @@ export class UnknownSchemaError extends CdcError {
 }
 
 interface TableStatements {
-  readonly upsert: Statement;
+  /** Rows of this definition, written several to a statement; flushed before anything else touches the table. */
+  readonly upsert: UpsertRun;
   /** The upsert's parameters from a record's row, mapped by the types it was written with. */
   readonly params: RowParams;
   /** The same parameters read from a record's bytes, when it is in encodeChange's exact form. */
@@ -188,8 +190,12 @@ export class Applier {
       const keys = new Set(table.key);
       const sets = order.filter((c) => !keys.has(c)).map((c) => `${sqlIdent(c)} = excluded.${sqlIdent(c)}`);
       const conflict = sets.length > 0 ? `DO UPDATE SET ${sets.join(', ')}` : 'DO NOTHING';
+      const into = `INSERT INTO ${name} (${order.map(sqlIdent).join(', ')}) VALUES`;
+      const onConflict = `ON CONFLICT (${table.key.map(sqlIdent).join(', ')}) ${conflict}`;
+      const upsert = new UpsertRun(this.db, (values) => `${into} ${values} ${onConflict}`, order.length);
+      upsert.prepare();
       st = {
-        upsert: this.db.prepare(`INSERT INTO ${name} (${order.map(sqlIdent).join(', ')}) VALUES (${order.map(() => '?').join(', ')}) ON CONFLICT (${table.key.map(sqlIdent).join(', ')}) ${conflict}`),
+        upsert,
         // Each text is read by the type it was written with; the table's affinity does the rest.
         params: rowParams(order.map((c) => column(s, c))),
         fast: fastRow(s.columns, order),
@@ -325,38 +331,47 @@ export class Applier {
     let statementOf: string | undefined;
     let st: TableStatements | undefined;
     this.db.transaction(() => {
-      for (let i = 0; i < records.length; i++) {
-        const row = rows[i] as SqliteValue[] | ChangeValue | null;
-        if (row === null) {
-          if (resent) continue;
-          const key = decodeKey((records[i] as LogRecord).key);
-          const names = Object.keys(key);
-          const del = this.deleteFor(table, names);
-          del?.statement.run(names.map((k, n) => keyValue(del.columns[n] as ColumnDef, key[k] ?? null)));
-          continue;
-        }
-        const source = sources[i] as SourcePosition;
-        if (source.lsn !== lsnText) {
-          lsnText = source.lsn;
-          at = lsnOf(lsnText);
-        }
-        if (at !== null && source.snapshot) position = at;
-        else if (at !== null) {
-          if (position !== undefined && at < position) {
-            resent = true;
+      try {
+        for (let i = 0; i < records.length; i++) {
+          const row = rows[i] as SqliteValue[] | ChangeValue | null;
+          if (row === null) {
+            if (resent) continue;
+            st?.upsert.flush();
+            const key = decodeKey((records[i] as LogRecord).key);
+            const names = Object.keys(key);
+            const del = this.deleteFor(table, names);
+            del?.statement.run(names.map((k, n) => keyValue(del.columns[n] as ColumnDef, key[k] ?? null)));
             continue;
           }
-          position = at;
+          const source = sources[i] as SourcePosition;
+          if (source.lsn !== lsnText) {
+            lsnText = source.lsn;
+            at = lsnOf(lsnText);
+          }
+          if (at !== null && source.snapshot) position = at;
+          else if (at !== null) {
+            if (position !== undefined && at < position) {
+              resent = true;
+              continue;
+            }
+            position = at;
+          }
+          resent = false;
+          const id = ids[i] as string;
+          if (id !== statementOf || st === undefined) {
+            st?.upsert.flush();
+            st = this.upsertFor(this.schemas.get(id) as SchemaRecord, table);
+            statementOf = id;
+          }
+          st.upsert.add(Array.isArray(row) ? row : st.params(row.after));
+          lsn = source.lsn;
+          commitTime = source.commitTime ?? commitTime;
         }
-        resent = false;
-        const id = ids[i] as string;
-        if (id !== statementOf || st === undefined) {
-          st = this.upsertFor(this.schemas.get(id) as SchemaRecord, table);
-          statementOf = id;
-        }
-        st.upsert.run(Array.isArray(row) ? row : st.params(row.after));
-        lsn = source.lsn;
-        commitTime = source.commitTime ?? commitTime;
+        st?.upsert.flush();
+      } catch (e) {
+        // The rows still queued are the failed transaction's: they must not reach the next one.
+        st?.upsert.clear();
+        throw e;
       }
       crashPoint('sink-mid-transaction');
       this.saveOffset.run(batch.topic, batch.nextOffset, lsn, commitTime, new Date().toISOString());
