@@ -4,7 +4,8 @@
  * at the offsets we hold. It replaced a kafkajs consumer in a throwaway group (issue 14): read to
  * its end, the bench's 1M-record topic took 3.8–4.3 s of CPU through kafkajs and 1.6 s through
  * Fetch requests (bench/spike/kafka-read.ts, docs/benchmarks.md), kafkajs' per-record decoding
- * being most of the Kafka bootstrap's main thread.
+ * being most of the Kafka bootstrap's main thread. The responses' records are read by our own
+ * reader (kafka-fetch.ts, kafka-records.ts), gzip inflated off the main thread.
  *
  * A failed fetch that Kafka calls retriable (a leader moved, a broker restarting or gone) is
  * retried with fresh metadata and backoff, for as long as it lasts; anything else ends the
@@ -18,11 +19,13 @@
  *                 └──────────────── stop() / onBatch failed / final failure ─────────▶ stopped
  */
 import { randomUUID } from 'node:crypto';
-import type { ClusterMetadata, Consumer, FetchOptions } from '@platformatic/kafka';
+import type { ClusterMetadata, Consumer } from '@platformatic/kafka';
 import { backoffMs, CdcError, messageOf, retry, sleep, type Logger } from '../common/index.js';
 import { classifyKafkaError } from './kafka-errors.js';
+import { rawFetch, type FetchTopic, type RawFetchResponse } from './kafka-fetch.js';
 import { connectionOptions, loadKafkaLibrary, type KafkaProducerOptions } from './kafka-producer.js';
-import type { ConsumeOptions, Consumption, LogBatch, LogRecord } from './topic-log.js';
+import { readRecordBatches, type Decompress } from './kafka-records.js';
+import type { ConsumeOptions, Consumption, LogBatch } from './topic-log.js';
 
 /**
  * Fetch sizes. They count bytes as the broker stores them, compressed: `cdc start` gzips its
@@ -44,15 +47,9 @@ const REOPEN_AFTER_MS = 30_000;
 /** Fetch failures before a retry is worth a warning (the first ones are a leader moving), and how often after. */
 const QUIET_FAILURES = 3;
 const WARN_EVERY_MS = 5000;
-/** A Kafka record batch's attribute bit for a transaction marker (not a record of ours). */
-const IS_CONTROL = 1 << 5;
 /** kafkajs' disconnect waits for a coordinator that may be gone; positions are ours, so we need not. */
 const DISCONNECT_TIMEOUT_MS = 5000;
-const EMPTY = Buffer.alloc(0);
 
-/** The library's Fetch request and response shapes (its index exports them under other names). */
-type FetchRequestTopic = FetchOptions<Buffer, Buffer, Buffer, Buffer>['topics'][number];
-type FetchResponse = Awaited<ReturnType<Consumer['fetch']>>;
 
 export interface ConsumerDeps {
   /** Where and how to connect (the producer's settings: brokers, client id, TLS, SASL). */
@@ -97,38 +94,38 @@ class LeaderNotAvailable extends Error {
 /**
  * The batches of one fetch response, one per topic, from the offsets requested: records before
  * them (a fetch returns whole record batches, from the first offset of the one holding ours) are
- * left out, and `nextOffset` is past the last batch, past any records compaction removed.
+ * left out, and `nextOffset` is past the last batch, past any records compaction removed. The
+ * topics' records are read at once, so that their gzip batches inflate side by side.
  */
-export function batchesOf(response: FetchResponse, topicOfId: ReadonlyMap<string, string>, from: ReadonlyMap<string, bigint>): LogBatch[] {
-  const out: LogBatch[] = [];
+export async function batchesOf(response: RawFetchResponse, topicOfId: ReadonlyMap<string, string>, from: ReadonlyMap<string, bigint>, decompress: Decompress): Promise<LogBatch[]> {
+  const reads: Promise<LogBatch>[] = [];
   for (const t of response.responses) {
     const topic = topicOfId.get(t.topicId);
     if (topic === undefined) continue;
     const start = from.get(topic) ?? 0n;
     for (const p of t.partitions) {
       if (p.partitionIndex !== 0 || !p.records) continue;
-      const records: LogRecord[] = [];
-      let nextOffset = start;
-      for (const batch of p.records) {
-        const first = batch.firstOffset;
-        const end = first + BigInt(batch.lastOffsetDelta) + 1n;
-        if (end > nextOffset) nextOffset = end;
-        if ((batch.attributes & IS_CONTROL) !== 0 || end <= start) continue;
-        for (const r of batch.records) {
-          const offset = first + BigInt(r.offsetDelta);
-          if (offset < start) continue;
-          records.push({ topic, offset, key: r.key ?? EMPTY, value: r.value });
-        }
-      }
-      if (nextOffset > start) out.push({ topic, records, nextOffset });
+      reads.push(readRecordBatches(p.records, topic, start, decompress).then(({ records, nextOffset }) => ({ topic, records, nextOffset })));
     }
   }
-  return out;
+  return (await Promise.all(reads)).filter((b) => b.nextOffset > (from.get(b.topic) ?? 0n));
+}
+
+/** The library's decompression of a codec other than gzip (snappy, lz4, zstd), by its bit mask. */
+function libraryDecompress(lib: typeof import('@platformatic/kafka')): Decompress {
+  return (codec, data) => {
+    const algorithm = Object.values(lib.compressionsAlgorithms).find((a) => a.bitmask === codec);
+    if (!algorithm?.available) throw new Error(`codec ${codec} is not one this client reads (gzip, snappy, lz4, and zstd on Node 22 and later)`);
+    return algorithm.decompressSync(data) as Buffer;
+  };
 }
 
 export async function consumeKafka(deps: ConsumerDeps, options: ConsumeOptions): Promise<Consumption> {
   const { logger } = deps;
-  const { Consumer } = await loadKafkaLibrary();
+  const lib = await loadKafkaLibrary();
+  const { Consumer } = lib;
+  const fetchRaw = rawFetch(lib);
+  const decompress = libraryDecompress(lib);
   /** Topic → the offset after the last batch handed over: where the next fetch starts. */
   const next = new Map(options.from);
   let client: Consumer | undefined;
@@ -206,7 +203,7 @@ export async function consumeKafka(deps: ConsumerDeps, options: ConsumeOptions):
   /** One fetch per leader of the unpaused topics, at our positions; their batches in topic order. */
   const fetchOnce = async (c: Consumer, topics: readonly string[], fresh: boolean): Promise<LogBatch[]> => {
     const metadata: ClusterMetadata = await c.metadata({ topics: [...topics], forceUpdate: fresh });
-    const byLeader = new Map<number, FetchRequestTopic[]>();
+    const byLeader = new Map<number, FetchTopic[]>();
     const topicOfId = new Map<string, string>();
     const from = new Map<string, bigint>();
     for (const topic of topics) {
@@ -218,11 +215,17 @@ export async function consumeKafka(deps: ConsumerDeps, options: ConsumeOptions):
       from.set(topic, offset);
       // Leader epochs unset (-1), as kafkajs sent them: a broker that no longer leads says
       // NOT_LEADER_OR_FOLLOWER, and the next attempt asks fresh metadata.
-      const request: FetchRequestTopic = { topicId: t.id, partitions: [{ partition: 0, fetchOffset: offset, currentLeaderEpoch: -1, lastFetchedEpoch: -1, partitionMaxBytes: FETCH_PARTITION_BYTES }] };
+      const request: FetchTopic = { topicId: t.id, partitions: [{ partition: 0, fetchOffset: offset, currentLeaderEpoch: -1, lastFetchedEpoch: -1, partitionMaxBytes: FETCH_PARTITION_BYTES }] };
       byLeader.set(leader, [...(byLeader.get(leader) ?? []), request]);
     }
-    const responses = await Promise.all([...byLeader].map(([node, requests]) => c.fetch({ node, topics: requests, maxBytes: FETCH_BYTES, maxWaitTime: MAX_WAIT_MS, minBytes: 1 })));
-    return responses.flatMap((r) => batchesOf(r, topicOfId, from));
+    const responses = await Promise.all(
+      [...byLeader].map(([node, requests]) => {
+        const broker = metadata.brokers.get(node);
+        if (broker === undefined) throw new LeaderNotAvailable(`the leader of ${requests.length} topics, node ${node}, is not in the metadata`);
+        return fetchRaw(c, broker, requests, { maxWaitMs: MAX_WAIT_MS, maxBytes: FETCH_BYTES });
+      }),
+    );
+    return (await Promise.all(responses.map((r) => batchesOf(r, topicOfId, from, decompress)))).flat();
   };
 
   /** For topics whose position is below the log's start, an empty batch that moves it there. */
