@@ -21,6 +21,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ClusterMetadata, Consumer } from '@platformatic/kafka';
 import { backoffMs, CdcError, messageOf, retry, sleep, type Logger } from '../common/index.js';
+import { closeSoon } from './kafka-close.js';
 import { classifyKafkaError } from './kafka-errors.js';
 import { rawFetch, type FetchTopic, type RawFetchResponse } from './kafka-fetch.js';
 import { connectionOptions, loadKafkaLibrary, type KafkaProducerOptions } from './kafka-producer.js';
@@ -47,8 +48,6 @@ const REOPEN_AFTER_MS = 30_000;
 /** Fetch failures before a retry is worth a warning (the first ones are a leader moving), and how often after. */
 const QUIET_FAILURES = 3;
 const WARN_EVERY_MS = 5000;
-/** kafkajs' disconnect waits for a coordinator that may be gone; positions are ours, so we need not. */
-const DISCONNECT_TIMEOUT_MS = 5000;
 
 
 export interface ConsumerDeps {
@@ -64,17 +63,6 @@ export interface ConsumerDeps {
   /** What to throw when the client cannot be set up. */
   unreachable: (cause: unknown) => Error;
   windowMs: number;
-}
-
-/** Disconnects a kafkajs client (the admin), not waiting longer than a few seconds. */
-export function disconnectSoon(c: { disconnect(): Promise<void> }): Promise<void> {
-  return Promise.race([c.disconnect().catch(() => undefined), new Promise<void>((resolve) => setTimeout(resolve, DISCONNECT_TIMEOUT_MS).unref())]);
-}
-
-/** Closes a reader's client at once (a fetch on the wire fails), not waiting longer than a few seconds. */
-function closeSoon(c: Consumer): Promise<void> {
-  const closing = new Promise<void>((resolve) => c.close(true, () => resolve()));
-  return Promise.race([closing, new Promise<void>((resolve) => setTimeout(resolve, DISCONNECT_TIMEOUT_MS).unref())]);
 }
 
 /**

@@ -15,7 +15,8 @@
 import kafkajs from 'kafkajs';
 import type { Admin, Kafka, KafkaConfig, SASLOptions } from 'kafkajs';
 import { CdcError, messageOf, retry, SerialQueue, type Logger } from '../common/index.js';
-import { consumeKafka, disconnectSoon } from './kafka-consumer.js';
+import { disconnectSoon } from './kafka-close.js';
+import { consumeKafka } from './kafka-consumer.js';
 import { classifyKafkaError, isTooLarge, type KafkaFailure } from './kafka-errors.js';
 import { KafkaProducer, loadKafkaLibrary, requests, tooLargeError, type KafkaProducerOptions } from './kafka-producer.js';
 import { defaultTopicSettings, type AppendOptions, type AppendRecord, type ConsumeOptions, type Consumption, type TopicDescription, type TopicLog, type TopicSettings } from './topic-log.js';

@@ -19,6 +19,7 @@
 import type { Producer, SASLOptions } from '@platformatic/kafka';
 import type { ConnectionOptions as TlsOptions } from 'node:tls';
 import { CdcError } from '../common/index.js';
+import { closeSoon } from './kafka-close.js';
 import type { KafkaSecurity } from './kafka-log.js';
 import type { AppendRecord } from './topic-log.js';
 
@@ -134,15 +135,6 @@ export class KafkaProducer {
     this.closed = true;
     await this.renew();
   }
-}
-
-/** How long a closing producer may take before it is left to the garbage collector. */
-const CLOSE_TIMEOUT_MS = 5000;
-
-function closeSoon(p: Producer): Promise<void> {
-  // Forced: a close that waits for sends in flight would wait for the cluster they wait for.
-  const closing = new Promise<void>((resolve) => p.close(true, () => resolve()));
-  return Promise.race([closing, new Promise<void>((resolve) => setTimeout(resolve, CLOSE_TIMEOUT_MS).unref())]);
 }
 
 /**
