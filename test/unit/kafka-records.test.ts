@@ -83,7 +83,7 @@ function batch(base: bigint, lastOffsetDelta: number, records: readonly { delta:
   head.writeInt8(options.magic ?? 2, 16);
   head.writeInt16BE((options.attributes ?? 0) | (options.gzip ? 1 : 0), 21);
   head.writeInt32BE(lastOffsetDelta, 23);
-  head.writeBigInt64BE(-1n, 45);
+  head.writeBigInt64BE(-1n, 43); // producerId
   head.writeInt32BE(records.length, 57);
   return Buffer.concat([head, payload]);
 }
