@@ -62,7 +62,7 @@ export async function runLog(o: LogRunOptions): Promise<LogFigures> {
   const bootstrap = await benchBootstrap(o.log, bigTx.topicPrefix, o.rows, o.dir);
   o.progress(`[${o.label}] bootstrap, ${o.rows} rows: ${bootstrap.bootstrap_rows_per_s} rows/s`);
   const latency = await benchLatency(o.adminUrl, o.log, o.label, o.e2eRowsPerS, o.e2eSeconds, o.dir);
-  o.progress(`[${o.label}] end to end at ${o.e2eRowsPerS} rows/s for ${o.e2eSeconds} s: p50 ${latency.e2e_p50_ms} ms, p99 ${latency.e2e_p99_ms} ms, max ${latency.e2e_max_ms} ms (after ${latency.warmup_seconds} s of warm-up: p99 ${latency.warmup_p99_ms} ms, max ${latency.warmup_max_ms} ms)`);
+  o.progress(`[${o.label}] end to end at ${o.e2eRowsPerS} rows/s for ${o.e2eSeconds} s: p50 ${latency.e2e_p50_ms} ms, p99 ${latency.e2e_p99_ms} ms, max ${latency.e2e_max_ms} ms after ${latency.warmup_seconds} s of warm-up (the warm-up's own: p99 ${latency.warmup_p99_ms} ms, max ${latency.warmup_max_ms} ms)`);
   const sum = (f: (s: SourceFigures) => number): number => source.reduce((a, s) => a + f(s), 0);
   const rows = sum((s) => s.rows);
   const debeziumSeconds = sum((s) => s.debezium?.seconds ?? 0);
