@@ -107,7 +107,7 @@ export const ERROR_CODES = {
   LOG_LOCKED: 'another process holds the writer lock of the embedded log',
   LOG_IN_USE: 'cdc copy-log was pointed at an embedded log that cdc start is still writing',
   LOG_WRITE_FAILED: 'the embedded log could not write to its segment file',
-  LOG_CORRUPT: 'a closed segment of the embedded log failed its checksum',
+  LOG_CORRUPT: "a closed segment of the embedded log failed its checksum; or a Kafka record batch could not be read (a format before Kafka 0.11, a record running past its batch, compressed data that does not decompress); the message names the topic and the batch's offset",
   COPY_TARGET_NOT_EMPTY: 'the target log of cdc copy-log already has records in the topics to copy',
   RECORD_MALFORMED: 'a record in the log is not in the cdc format',
   STATE_MALFORMED: 'a record in the state topic is not cdc state',

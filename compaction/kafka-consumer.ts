@@ -35,6 +35,8 @@ import type { ConsumeOptions, Consumption, LogBatch } from './topic-log.js';
  * per partition (~12,000 such records) kept it at 204–241 MB there; through this client 256 KiB
  * made it 316–324 MB at 1M records, and 128 KiB 263–272 MB at the same rate (64 KiB: no lower,
  * a little slower; docs/benchmarks.md, issue 14). An uncompressed topic gets ~500 of those records per fetch.
+ * With our own record reader (kafka-records.ts), 512 KiB was no faster and peaked at 249–253 MB
+ * against 193–199 MB.
  */
 const FETCH_PARTITION_BYTES = 128 << 10;
 const FETCH_BYTES = 2 << 20;
