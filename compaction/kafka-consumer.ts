@@ -51,7 +51,6 @@ const REOPEN_AFTER_MS = 30_000;
 const QUIET_FAILURES = 3;
 const WARN_EVERY_MS = 5000;
 
-
 export interface ConsumerDeps {
   /** Where and how to connect (the producer's settings: brokers, client id, TLS, SASL). */
   client: KafkaProducerOptions;
@@ -104,7 +103,7 @@ export async function batchesOf(response: RawFetchResponse, topicOfId: ReadonlyM
 /** The library's decompression of a codec other than gzip (snappy, lz4, zstd), by its bit mask. */
 function libraryDecompress(lib: typeof import('@platformatic/kafka')): Decompress {
   return (codec, data) => {
-    const algorithm = Object.values(lib.compressionsAlgorithms).find((a) => a.bitmask === codec);
+    const algorithm = lib.compressionsAlgorithmsByBitmask[codec];
     if (!algorithm?.available) throw new Error(`codec ${codec} is not one this client reads (gzip, snappy, lz4, and zstd on Node 22 and later)`);
     return algorithm.decompressSync(data) as Buffer;
   };
