@@ -57,45 +57,38 @@ export interface PartitionRecords {
  */
 export async function readRecordBatches(bytes: Buffer, topic: string, start: bigint, decompress: Decompress): Promise<PartitionRecords> {
   // First the batches' heads, and every compressed batch set inflating at once on the thread pool.
-  const batches: { base: bigint; count: number; records: Buffer | Promise<Buffer> }[] = [];
+  const batches: { base: bigint; count: number; records: Promise<Buffer> }[] = [];
   let nextOffset = start;
   for (let at = 0; bytes.length - at >= BATCH_HEAD; ) {
     const length = bytes.readInt32BE(at + 8);
     const end = at + LENGTH_FROM + length;
     if (end > bytes.length) break;
-    const magic = bytes.readInt8(at + 16);
-    if (magic !== 2) throw unreadable(topic, bytes.readBigInt64BE(at), `its format is ${magic} (magic); only format 2 (Kafka 0.11 on) is read`);
     const base = bytes.readBigInt64BE(at);
+    const magic = bytes.readInt8(at + 16);
+    if (magic !== 2) throw unreadable(topic, base, `its format is ${magic} (magic); only format 2 (Kafka 0.11 on) is read`);
     const attributes = bytes.readInt16BE(at + ATTRIBUTES_AT);
     const last = base + BigInt(bytes.readInt32BE(at + LAST_OFFSET_DELTA_AT)) + 1n;
     if (last > nextOffset) nextOffset = last;
     if ((attributes & IS_CONTROL) === 0 && last > start) {
       const codec = attributes & COMPRESSION;
       const body = bytes.subarray(at + BATCH_HEAD, end);
-      const records = codec === 0 ? body : uncompressed(codec, body, decompress).catch((e: unknown) => Promise.reject(unreadable(topic, base, `its records do not decompress: ${messageOf(e)}`)));
+      const records = codec === 0 ? Promise.resolve(body) : uncompressed(codec, body, decompress).catch((e: unknown) => Promise.reject(unreadable(topic, base, `its records do not decompress: ${messageOf(e)}`)));
+      // Marked observed: a later batch's bad head throws before Promise.all below waits for it.
+      records.catch(() => undefined);
       batches.push({ base, count: bytes.readInt32BE(at + RECORD_COUNT_AT), records });
     }
     at = end;
   }
+  // All awaited together: the first failure is thrown, and none is left unobserved.
+  const bodies = await Promise.all(batches.map((b) => b.records));
   const records: LogRecord[] = [];
-  let failure: unknown;
-  for (const b of batches) {
-    // Every inflation is awaited, so that none fails unobserved; the first failure is thrown.
-    let body: Buffer;
+  batches.forEach((b, i) => {
     try {
-      body = await b.records;
-    } catch (e) {
-      failure ??= e;
-      continue;
-    }
-    if (failure !== undefined) continue;
-    try {
-      readRecords(body, b.base, b.count, topic, start, records);
+      readRecords(bodies[i] as Buffer, b.base, b.count, topic, start, records);
     } catch (e) {
       throw e instanceof RangeError ? unreadable(topic, b.base, e.message) : e;
     }
-  }
-  if (failure !== undefined) throw failure;
+  });
   return { records, nextOffset };
 }
 

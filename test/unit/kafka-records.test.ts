@@ -138,6 +138,9 @@ describe('reading Kafka record batches from a fetch response', () => {
     const crcAt = damagedGzip.length - 8; // the gzip trailer's CRC-32 of the records
     damagedGzip.writeUInt8(damagedGzip.readUInt8(crcAt) ^ 0xff, crcAt);
     await expect(readRecordBatches(damagedGzip, 'a', 0n, decompress)).rejects.toThrow(/topic a.*offset 60.*do not decompress.*check/);
+    // A damaged gzip batch before one of an old format: the format is refused, and the failed inflation is not left unobserved.
+    await expect(readRecordBatches(Buffer.concat([damagedGzip, batch(61n, 0, [kv(0)], { magic: 1 })]), 'a', 0n, decompress)).rejects.toThrow(/offset 61.*format is 1/);
+    await new Promise((resolve) => setTimeout(resolve, 50));
   });
 });
 
